@@ -1,0 +1,73 @@
+import net from 'node:net';
+import { type Connection, wrap } from './connection.js';
+import { WirestackError } from './errors.js';
+import type { Filter } from './filter.js';
+
+/** Where to connect or listen: a TCP host and port, or a Unix socket path. */
+export type Target = { host?: string; port: number } | { path: string };
+
+/** Options for {@link connect}. */
+export interface ConnectOptions {
+  /** Milliseconds to wait for the TCP connection (default 30 000). */
+  timeout?: number;
+  /** Disables Nagle's algorithm (default true: small messages go out at once). */
+  noDelay?: boolean;
+  /** Aborts the attempt. */
+  signal?: AbortSignal;
+  /** High-water mark of the connection's own buffers. */
+  highWaterMark?: number;
+}
+
+/**
+ * Opens a TCP or Unix socket connection and applies `filters` (lowest first).
+ * Rejects with `ERR_WIRESTACK_CONNECT` if the connection cannot be made.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ host: 'example.com', port: 443 }, tls.client());
+ * await conn.send('GET / HTTP/1.0\r\nHost: example.com\r\n\r\n');
+ * ```
+ */
+export async function connect(target: Target, filters?: Filter | readonly Filter[], options: ConnectOptions = {}): Promise<Connection> {
+  const where = describeTarget(target);
+  const socket = 'path' in target
+    ? net.connect({ path: target.path, allowHalfOpen: true })
+    : net.connect({ host: target.host ?? 'localhost', port: target.port, allowHalfOpen: true, noDelay: options.noDelay ?? true });
+  await new Promise<void>((resolve, reject) => {
+    const fail = (cause: unknown, why: string): void => {
+      cleanup();
+      socket.destroy();
+      reject(new WirestackError('ERR_WIRESTACK_CONNECT', `cannot connect to ${where}: ${why}`, { layer: 'raw', cause }));
+    };
+    const onError = (err: Error): void => fail(err, err.message);
+    const onAbort = (): void => fail(options.signal?.reason, 'aborted');
+    const timer = setTimeout(() => fail(undefined, `timed out after ${options.timeout ?? 30_000} ms`), options.timeout ?? 30_000);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off('connect', onConnect);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      resolve();
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+  });
+  const remote = 'path' in target ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port };
+  return wrap(socket, filters, {
+    role: 'client',
+    remote,
+    ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+  });
+}
+
+/** `host:port` or the socket path, for messages. */
+export function describeTarget(target: Target): string {
+  if ('path' in target) return target.path;
+  const host = target.host ?? 'localhost';
+  return host.includes(':') ? `[${host}]:${target.port}` : `${host}:${target.port}`;
+}

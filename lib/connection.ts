@@ -1,0 +1,365 @@
+import { finished } from 'node:stream/promises';
+import { WirestackError, toWirestackError } from './errors.js';
+import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
+import { Layer, nameLayer } from './layer.js';
+import { applyFilter, toStack } from './stack.js';
+import type { LayerStats } from './stats.js';
+import type { Duplex } from './stream.js';
+
+/** The lowest byte stream of a connection. */
+export interface RawInfo {
+  /** The raw stream itself: a `net.Socket`, one end of a memory pair, or the user's Duplex. */
+  readonly stream: Duplex;
+  /** The OS file descriptor, where there is one (TCP and Unix sockets); otherwise `undefined`. */
+  readonly fd: number | undefined;
+}
+
+/** Options for {@link wrap}. */
+export interface WrapOptions {
+  /** Which end this is; filters such as TLS may check it. Default `'client'`. */
+  role?: Role;
+  /** Where the raw stream goes, for filters that need the host (TLS SNI). */
+  remote?: RemoteInfo;
+  /** High-water mark of the connection's own buffers (default 64 KiB). */
+  highWaterMark?: number;
+}
+
+interface LayerRecord {
+  readonly name: string;
+  readonly stream: Duplex;
+}
+
+/** Anything `send()` accepts. */
+export type Sendable = Buffer | Uint8Array | string;
+
+/**
+ * The application's handle on one applied stack: a Duplex (so it pipes, and
+ * works with `pipeline` and `for await`) plus a promise API.
+ *
+ * Errors: every failure in the stack reaches the connection once, as a
+ * {@link WirestackError}. It is emitted as `'error'` when there are
+ * listeners, rejects whatever promise is pending, and stays in `errored`; a
+ * connection used only through promises never throws an unhandled `'error'`.
+ */
+export class Connection extends Layer {
+  /** Which end this is, fixed when the connection was made. */
+  readonly role: Role;
+  /** Where the raw connection goes, when known. */
+  readonly remote: RemoteInfo;
+
+  readonly #raw: Duplex;
+  // Layers lowest first; push() appends, pop() removes the last.
+  readonly #records: LayerRecord[];
+  // The context filters get; the same object for every layer of this connection.
+  readonly #ctx: LayerContext;
+  // Name of the receive/push/pop call in progress, if any; they may not overlap.
+  #busy: string | null = null;
+
+  /** @internal Use {@link wrap}, {@link connect} or {@link listen}. */
+  constructor(top: Duplex, raw: Duplex, records: LayerRecord[], ctx: LayerContext, highWaterMark?: number) {
+    super(top, { name: 'connection', ...(highWaterMark === undefined ? {} : { highWaterMark }) });
+    this.#raw = raw;
+    this.#records = records;
+    this.#ctx = ctx;
+    this.role = ctx.role;
+    this.remote = ctx.remote;
+    // Failures are kept in `errored` and reject pending promises; this keeps
+    // an error with no other listener from crashing the process.
+    this.on('error', () => {});
+  }
+
+  /** The raw connection below every layer. */
+  get raw(): RawInfo {
+    return { stream: this.#raw, fd: fileDescriptorOf(this.#raw) };
+  }
+
+  /** The layers, lowest first, with their byte counts and state. */
+  get layers(): readonly LayerInfo[] {
+    return this.#records.map(({ name, stream }) => describeLayer(name, stream));
+  }
+
+  /** The topmost layer with this name, or undefined. */
+  layer(name: string): Duplex | undefined {
+    for (let i = this.#records.length - 1; i >= 0; i--) {
+      if (this.#records[i]!.name === name) return this.#records[i]!.stream;
+    }
+    return undefined;
+  }
+
+  /** Writes `data` and resolves once the stack has accepted it (backpressure included). */
+  send(data: Sendable): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.destroyed || this.writableEnded) {
+        reject(this.#failure('send'));
+        return;
+      }
+      this.write(data, (err) => (err ? reject(toWirestackError(err, 'connection')) : resolve()));
+    });
+  }
+
+  /**
+   * Resolves with up to `max` bytes as soon as any are available, or `null`
+   * at the end of the stream. Bytes beyond `max` stay for the next call.
+   */
+  async receive(max = Infinity): Promise<Buffer | null> {
+    if (!(max >= 1)) throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `receive(max): max must be ≥ 1, got ${max}`);
+    this.#enter('receive');
+    try {
+      return await this.#receive(max);
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  /**
+   * Resolves with exactly `n` bytes; rejects with `ERR_WIRESTACK_EOF` if the
+   * stream ends first (the bytes that did arrive are on the error's `partial`).
+   */
+  async receiveExactly(n: number): Promise<Buffer> {
+    if (!(n >= 0) || !Number.isInteger(n)) {
+      throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `receiveExactly(n): n must be a whole number ≥ 0, got ${n}`);
+    }
+    this.#enter('receiveExactly');
+    try {
+      const chunks: Buffer[] = [];
+      let got = 0;
+      while (got < n) {
+        const chunk = await this.#receive(n - got);
+        if (chunk === null) {
+          const partial = Buffer.concat(chunks, got);
+          throw new WirestackError('ERR_WIRESTACK_EOF',
+            `the stream ended after ${got} of ${n} bytes`, { layer: 'connection', partial });
+        }
+        chunks.push(chunk);
+        got += chunk.length;
+      }
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  /**
+   * Closes the sending direction gracefully: ends every layer in order
+   * (flushes, TLS close_notify, then FIN) and resolves when the end has
+   * reached the raw connection. The peer may keep sending; its end arrives
+   * as `'end'` (or `receive()` resolving `null`).
+   */
+  async close(): Promise<void> {
+    if (this.writableFinished) return;
+    if (this.destroyed) throw this.#failure('close');
+    this.end();
+    try {
+      await finished(this, { readable: false });
+    } catch (err) {
+      throw toWirestackError(this.errored ?? err, 'connection');
+    }
+  }
+
+  /** Closes gracefully, then releases everything; for `await using conn = …`. */
+  override async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.close();
+    } catch {
+      // Disposal must not throw; the failure is still in `errored`.
+    }
+    this.destroy();
+  }
+
+  /**
+   * Adds a layer on top of the live connection (the STARTTLS case). Writes
+   * already made go out below the new layer; bytes already received but not
+   * yet read by the application are handed to the new layer first.
+   *
+   * (Called with a chunk instead of a filter, this is the Readable's own
+   * `push`, which the stream machinery uses.)
+   *
+   * @example
+   * ```ts
+   * await conn.send('STARTTLS\r\n');
+   * await conn.receive();                    // "OK"
+   * await conn.push(tls.client({ ca }));
+   * await conn.send('secret');               // encrypted
+   * ```
+   */
+  override push(filter: Filter): Promise<void>;
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean;
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean | Promise<void> {
+    if (isFilter(chunk)) return this.#pushFilter(chunk);
+    return super.push(chunk, encoding);
+  }
+
+  async #pushFilter(filter: Filter): Promise<void> {
+    this.#enter('push');
+    try {
+      await this.#flushWrites();
+      if (this.destroyed || this.readableEnded) throw this.#failure('push');
+      const top = this.detachLower();
+      const unread = this.#takeUnread();
+      if (unread) top.unshift(unread);
+      let layer: Duplex;
+      try {
+        layer = applyFilter(filter, top, this.#ctx);
+      } catch (err) {
+        this.attachLower(top);
+        throw err;
+      }
+      this.attachLower(layer);
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  /**
+   * Removes the top layer after it has finished its own shutdown (for TLS,
+   * the close_notify exchange); bytes it read that belong to the stream below
+   * are handed back, and the connection goes on over the layer below.
+   * Rejects with `ERR_WIRESTACK_NOT_REMOVABLE` for a layer that cannot do so.
+   */
+  async pop(): Promise<void> {
+    this.#enter('pop');
+    try {
+      const record = this.#records.at(-1);
+      const top = this.lower;
+      if (!record || record.stream !== top || !(top instanceof Layer)) {
+        throw new WirestackError('ERR_WIRESTACK_NOT_REMOVABLE',
+          record ? `the ${record.name} layer cannot be removed` : 'there is no layer to remove', { layer: record?.name ?? 'connection' });
+      }
+      await this.#flushWrites();
+      const leftovers = await top.unwrap();
+      this.detachLower();
+      const below = top.release();
+      // What the removed layer decoded but nobody has read yet comes first.
+      for (let chunk = top.read() as Buffer | null; chunk !== null; chunk = top.read() as Buffer | null) this.push(chunk);
+      top.destroy();
+      if (leftovers.length > 0) below.unshift(Buffer.concat(leftovers));
+      this.#records.pop();
+      this.attachLower(below);
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  #enter(what: string): void {
+    if (this.#busy !== null) {
+      throw new WirestackError('ERR_WIRESTACK_BUSY', `${what}() while ${this.#busy}() is in progress`, { layer: 'connection' });
+    }
+    this.#busy = what;
+  }
+
+  #failure(what: string): WirestackError {
+    if (this.errored) return toWirestackError(this.errored, 'connection');
+    return new WirestackError('ERR_WIRESTACK_CLOSED', `${what}(): the connection is closed`, { layer: 'connection' });
+  }
+
+  // Resolves once every earlier write has passed into the layer below.
+  #flushWrites(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.destroyed || this.writableEnded) {
+        reject(this.#failure('flush'));
+        return;
+      }
+      this.write(Buffer.alloc(0), (err) => (err ? reject(toWirestackError(err, 'connection')) : resolve()));
+    });
+  }
+
+  #takeUnread(): Buffer | null {
+    const chunks: Buffer[] = [];
+    for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null) chunks.push(chunk);
+    if (chunks.length === 0) return null;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  async #receive(max: number): Promise<Buffer | null> {
+    for (;;) {
+      if (this.readableLength > 0) return this.read(Math.min(max, this.readableLength)) as Buffer;
+      if (this.errored) throw toWirestackError(this.errored, 'connection');
+      if (this.readableEnded) return null;
+      if (this.destroyed) throw this.#failure('receive');
+      await this.#readableOrEnd();
+    }
+  }
+
+  // Waits for bytes, the end, or a failure; whichever comes first.
+  #readableOrEnd(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.off('readable', done);
+        this.off('end', done);
+        this.off('close', done);
+        this.off('error', done);
+        resolve();
+      };
+      this.on('readable', done);
+      this.on('end', done);
+      this.on('close', done);
+      this.on('error', done);
+      // Asks for data and, if the stream has ended, lets 'end' be emitted.
+      this.read(0);
+    });
+  }
+}
+
+/**
+ * Applies `filters` (lowest first) to any Duplex and returns the connection.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = duplexPair();
+ * const client = wrap(a, [], { role: 'client' });
+ * const server = wrap(b, [], { role: 'server' });
+ * ```
+ */
+export function wrap(raw: Duplex, filters?: Filter | readonly Filter[], options: WrapOptions = {}): Connection {
+  const records: LayerRecord[] = [];
+  const ctx: LayerContext = {
+    role: options.role ?? 'client',
+    remote: options.remote ?? {},
+    record(name, stream) {
+      nameLayer(stream, name);
+      records.push({ name, stream });
+    },
+  };
+  let top: Duplex;
+  try {
+    top = toStack(filters).attach(raw, ctx);
+  } catch (err) {
+    // A filter that cannot be made must not leave the raw stream open.
+    for (const { stream } of records) stream.destroy();
+    raw.destroy();
+    throw err;
+  }
+  return new Connection(top, raw, records, ctx, options.highWaterMark);
+}
+
+function isFilter(value: unknown): value is Filter {
+  return typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) &&
+    typeof (value as { attach?: unknown }).attach === 'function';
+}
+
+function describeLayer(name: string, stream: Duplex): LayerInfo {
+  const stats = statsOf(stream);
+  const ended = (stream.readableEnded ? 1 : 0) + (stream.writableFinished ? 1 : 0);
+  const state = stream.destroyed || ended === 2 ? 'closed' : ended === 1 ? 'half-closed' : 'open';
+  return {
+    name,
+    bytesIn: stats?.bytesIn,
+    bytesOut: stats?.bytesOut,
+    chunksIn: stats?.chunksIn,
+    chunksOut: stats?.chunksOut,
+    state,
+    stats,
+  };
+}
+
+// Layers that are not Layer subclasses may still keep counts on a `stats` property.
+function statsOf(stream: Duplex): LayerStats | undefined {
+  if (stream instanceof Layer) return stream.stats;
+  const stats = (stream as { stats?: unknown }).stats;
+  return stats && typeof stats === 'object' && 'bytesIn' in stats ? (stats as LayerStats) : undefined;
+}
+
+function fileDescriptorOf(stream: Duplex): number | undefined {
+  const fd = (stream as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

@@ -1,0 +1,51 @@
+import type { Duplex } from './stream.js';
+import type { LayerStats } from './stats.js';
+
+/** Which end of a connection this is; fixed when the connection is made. */
+export type Role = 'client' | 'server';
+
+/** Where the raw connection goes, when it is a socket. */
+export interface RemoteInfo {
+  /** Host name or address the client connected to (for TLS SNI and verification). */
+  host?: string;
+  port?: number;
+  /** Unix domain socket path. */
+  path?: string;
+}
+
+/** What a filter learns about the connection it is applied to. */
+export interface LayerContext {
+  readonly role: Role;
+  readonly remote: RemoteInfo;
+  /** Records a layer so that `conn.layers` can list it. The stack calls this; filters rarely need to. */
+  record(name: string, layer: Duplex): void;
+}
+
+/**
+ * A reusable recipe for one layer. It holds options, not connection state:
+ * one filter value can serve many connections.
+ *
+ * @example
+ * ```ts
+ * const upper: Filter = { name: 'upper', attach: (lower) => new UpperCaseLayer(lower) };
+ * ```
+ */
+export interface Filter {
+  readonly name: string;
+  /** Makes this filter's layer over `lower` and returns it; the layer owns `lower` from now on. */
+  attach(lower: Duplex, ctx: LayerContext): Duplex;
+}
+
+/** What `conn.layers` says about one layer. */
+export interface LayerInfo {
+  readonly name: string;
+  /** Bytes read from below / written below, when the layer keeps counts. */
+  readonly bytesIn: number | undefined;
+  readonly bytesOut: number | undefined;
+  readonly chunksIn: number | undefined;
+  readonly chunksOut: number | undefined;
+  /** `'open'`, `'half-closed'` (one direction ended) or `'closed'`. */
+  readonly state: 'open' | 'half-closed' | 'closed';
+  /** The live counters, for filters (meter) that report throughput. */
+  readonly stats: LayerStats | undefined;
+}

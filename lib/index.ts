@@ -1,0 +1,22 @@
+/**
+ * wirestack: a network connection is a stack of filters over a raw byte
+ * stream. This module is the public API; everything else is internal.
+ */
+export { ERROR_CODES, WirestackError, isWirestackError } from './errors.js';
+export type { ErrorCode, ErrorDetails } from './errors.js';
+export type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
+export { Layer, DEFAULT_HIGH_WATER_MARK } from './layer.js';
+export type { LayerOptions } from './layer.js';
+export { LayerStats } from './stats.js';
+export { Stack, stack } from './stack.js';
+export { Connection, wrap } from './connection.js';
+export type { RawInfo, Sendable, WrapOptions } from './connection.js';
+export { fromTransforms } from './from-transforms.js';
+export type { TransformsSpec } from './from-transforms.js';
+export { connect } from './connect.js';
+export type { ConnectOptions, Target } from './connect.js';
+export { Listener, listen } from './listener.js';
+export type { CloseOptions, ConnectionHandler, ListenOptions, ListenerAddress } from './listener.js';
+export { MemoryEnd, duplexPair } from './duplex-pair.js';
+export type { DuplexPairOptions } from './duplex-pair.js';
+export { identity } from '../filters/identity.js';

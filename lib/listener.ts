@@ -1,0 +1,147 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { type Connection, wrap } from './connection.js';
+import { WirestackError, toWirestackError } from './errors.js';
+import type { Filter } from './filter.js';
+import type { Target } from './connect.js';
+
+/** What {@link Listener.address} returns. */
+export type ListenerAddress = { host: string; port: number; family: string } | { path: string };
+
+/** Options for {@link Listener.close}. */
+export interface CloseOptions {
+  /**
+   * `true` (the default): stop accepting and wait for open connections to
+   * close by themselves. `false`: destroy them now.
+   */
+  drain?: boolean;
+  /** With `drain`, destroy the connections still open after this many milliseconds. */
+  timeout?: number;
+}
+
+/** Options for {@link listen}. */
+export interface ListenOptions {
+  /** Disables Nagle's algorithm on accepted sockets (default true). */
+  noDelay?: boolean;
+  /** Pending connections the OS queues (default 511). */
+  backlog?: number;
+  /** High-water mark of each connection's own buffers. */
+  highWaterMark?: number;
+}
+
+/** Called with every accepted connection; may be async. */
+export type ConnectionHandler = (conn: Connection) => void | Promise<void>;
+
+/**
+ * A listening socket that applies a stack to every accepted connection.
+ *
+ * Events: `'connectionError'` (error, connection) for a failure on an
+ * accepted connection (including a handler that threw or rejected), so that
+ * a server can log failures that no handler awaited.
+ */
+export class Listener extends EventEmitter {
+  readonly #server: net.Server;
+  // Open connections, for close({ drain: false }) and the drain wait.
+  readonly #connections = new Set<Connection>();
+
+  /** @internal Use {@link listen}. */
+  constructor(server: net.Server) {
+    super();
+    this.#server = server;
+  }
+
+  /** The open connections. */
+  get connections(): ReadonlySet<Connection> {
+    return this.#connections;
+  }
+
+  /** Where the listener is bound: host, port and family, or the socket path. */
+  address(): ListenerAddress {
+    const address = this.#server.address();
+    if (address === null) throw new WirestackError('ERR_WIRESTACK_CLOSED', 'the listener is closed');
+    if (typeof address === 'string') return { path: address };
+    return { host: address.address, port: address.port, family: address.family };
+  }
+
+  /** Stops accepting; see {@link CloseOptions} for what happens to open connections. */
+  close(options: CloseOptions = {}): Promise<void> {
+    const { drain = true, timeout } = options;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    if (!drain) this.#destroyAll();
+    else if (timeout !== undefined) timer = setTimeout(() => this.#destroyAll(), timeout);
+    return closed.finally(() => clearTimeout(timer));
+  }
+
+  /** @internal */
+  accept(socket: net.Socket, filters: Filter | readonly Filter[] | undefined, handler: ConnectionHandler, options: ListenOptions): void {
+    socket.setNoDelay(options.noDelay ?? true);
+    let conn: Connection;
+    try {
+      conn = wrap(socket, filters, {
+        role: 'server',
+        remote: { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+      });
+    } catch (err) {
+      this.emit('connectionError', toWirestackError(err, 'listener'), undefined);
+      return;
+    }
+    this.#connections.add(conn);
+    conn.once('close', () => this.#connections.delete(conn));
+    conn.on('error', (err) => this.emit('connectionError', err, conn));
+    const failed = (err: unknown): void => {
+      conn.destroy(toWirestackError(err, 'handler'));
+    };
+    try {
+      const result = handler(conn);
+      if (result && typeof result.then === 'function') result.then(undefined, failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  #destroyAll(): void {
+    for (const conn of this.#connections) conn.destroy();
+  }
+}
+
+/**
+ * Listens on a TCP port or a Unix socket path and applies `filters` (lowest
+ * first) to every accepted connection, then calls `onConnection` with it.
+ * Rejects with `ERR_WIRESTACK_LISTEN` if the address cannot be bound.
+ *
+ * @example
+ * ```ts
+ * const listener = await listen({ host: '127.0.0.1', port: 0 }, tls.server({ cert, key }), async (conn) => {
+ *   for await (const chunk of conn) conn.write(chunk);   // echo
+ *   conn.end();
+ * });
+ * console.log(listener.address());
+ * ```
+ */
+export async function listen(
+  target: Target,
+  filters: Filter | readonly Filter[] | undefined,
+  onConnection: ConnectionHandler,
+  options: ListenOptions = {},
+): Promise<Listener> {
+  const server = net.createServer({ allowHalfOpen: true });
+  const listener = new Listener(server);
+  server.on('connection', (socket) => listener.accept(socket, filters, onConnection, options));
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      reject(new WirestackError('ERR_WIRESTACK_LISTEN', `cannot listen on ${'path' in target ? target.path : `port ${target.port}`}: ${err.message}`, { layer: 'raw', cause: err }));
+    };
+    server.once('error', onError);
+    const ready = (): void => {
+      server.off('error', onError);
+      // Errors after listening (rare: EMFILE on accept) go to the listener's owner.
+      server.on('error', (err) => listener.emit('connectionError', toWirestackError(err, 'listener'), undefined));
+      resolve();
+    };
+    if ('path' in target) server.listen({ path: target.path, backlog: options.backlog ?? 511 }, ready);
+    else server.listen({ host: target.host, port: target.port, backlog: options.backlog ?? 511 }, ready);
+  });
+  return listener;
+}

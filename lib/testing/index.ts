@@ -1,0 +1,6 @@
+/**
+ * wirestack/testing: the kit for testing filters and protocols — in-memory
+ * pairs, the filter conformance suite, certificates.
+ */
+export { MemoryEnd, duplexPair } from '../duplex-pair.js';
+export type { DuplexPairOptions } from '../duplex-pair.js';
