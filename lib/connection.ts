@@ -156,6 +156,17 @@ export class Connection extends Layer {
     }
   }
 
+  /**
+   * `for await (const chunk of conn)` reads until the peer's end and leaves
+   * the sending direction open, so the echo pattern (`for await … write;
+   * then end()`) works. Node's default iterator destroys a Duplex whose
+   * writable side is still open when the loop ends, dropping writes not yet
+   * flushed. An error still tears the connection down.
+   */
+  override [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer> {
+    return this.iterator({ destroyOnReturn: false });
+  }
+
   /** Closes gracefully, then releases everything; for `await using conn = …`. */
   override async [Symbol.asyncDispose](): Promise<void> {
     try {

@@ -5,3 +5,16 @@
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
 export { Random } from './random.js';
+export type { Direction } from '../../filters/testing/direction.js';
+export { fragment } from '../../filters/testing/fragment.js';
+export type { FragmentSpec, RandomFragments } from '../../filters/testing/fragment.js';
+export { delay } from '../../filters/testing/delay.js';
+export type { DelayOptions } from '../../filters/testing/delay.js';
+export { throttle } from '../../filters/testing/throttle.js';
+export type { ThrottleOptions } from '../../filters/testing/throttle.js';
+export { fault } from '../../filters/testing/fault.js';
+export type { FaultOptions } from '../../filters/testing/fault.js';
+export { record } from '../../filters/testing/record.js';
+export type { Recorder, Transcript, TranscriptEntry } from '../../filters/testing/record.js';
+export { ReplayStream, replay } from '../../filters/testing/replay.js';
+export type { ReplayOptions } from '../../filters/testing/replay.js';
