@@ -65,12 +65,12 @@ export type SniCallback = (servername: string) => TlsIdentity | undefined | Prom
 /**
  * Everything a session needs, already validated and defaulted by the filter
  * (`filters/tls/options.ts`). An engine that cannot honour a field must say
- * so in {@link TlsEngine.check}, never ignore it silently.
+ * so in {@link TlsEngine.check}, never ignore it silently. The same object
+ * is passed for every connection of one filter, so an engine may cache what
+ * it derives from it (keyed on the object, e.g. in a WeakMap).
  */
 export interface EngineConfig extends TlsIdentity {
   readonly role: 'client' | 'server';
-  /** Client: the SNI name to send; never an IP address. Absent: send none. */
-  readonly servername: string | undefined;
   /** Trusted CAs for the peer's chain. Absent: the engine's default roots (Mozilla's for node). */
   readonly ca: Pem | readonly Pem[] | undefined;
   /** ALPN protocols, most preferred first. Absent: no ALPN. */
@@ -95,6 +95,12 @@ export interface EngineConfig extends TlsIdentity {
   readonly ticketKeys: Buffer | undefined;
   /** Whether the host wants {@link EngineHost.keylog} lines (costs nothing when false). */
   readonly keylog: boolean;
+}
+
+/** What differs per connection of one filter. */
+export interface SessionParams {
+  /** Client: the SNI name to send; never an IP address. Absent: send none. */
+  readonly servername: string | undefined;
 }
 
 /** What the engine knows once the handshake is complete. */
@@ -193,5 +199,5 @@ export interface TlsEngine {
    */
   check(config: EngineConfig): void;
   /** Starts one session for one connection. */
-  open(config: EngineConfig, host: EngineHost): EngineSession;
+  open(config: EngineConfig, params: SessionParams, host: EngineHost): EngineSession;
 }
