@@ -6,3 +6,4 @@ export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
 export { makeCertificates } from './certificates.js';
 export type { CertificateAndKey, MakeCertificatesOptions, TestCertificates } from './certificates.js';
+export { Random } from './random.js';
