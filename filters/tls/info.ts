@@ -31,7 +31,11 @@ export interface SecureInfo {
   readonly cipher: string;
   /** The ALPN protocol agreed, or `null`. */
   readonly alpn: string | null;
-  /** The peer's certificate, or `null` if it sent none (clients usually do not). */
+  /**
+   * The peer's certificate, or `null` if it sent none (clients usually do
+   * not). With the node engine also `null` on a resumed session: OpenSSL
+   * keeps no certificate for it; `authorized` is the first handshake's verdict.
+   */
   readonly peerCertificate: PeerCertificate | null;
   /** Whether the peer's certificate was verified: chain, validity and (on clients) host name. */
   readonly authorized: boolean;

@@ -15,6 +15,9 @@ import { clientServername, type ResolvedTlsOptions } from './options.js';
 
 type Callback = (err?: Error | null) => void;
 
+// How long a failing layer waits for its last records (an alert) to leave.
+const FAIL_FLUSH_MS = 200;
+
 /**
  * One TLS session over the stream below. Events: `'secure'` (SecureInfo),
  * `'session'` (Buffer, client: a session to resume later).
@@ -81,7 +84,7 @@ export class TlsLayer extends Layer {
     },
     secure: (facts) => this.#onSecure(facts),
     peerEnded: (how) => this.#onPeerEnded(how),
-    fail: (error) => this.destroy(error),
+    fail: (error) => this.#failAfterFlush(error),
     session: (session) => {
       this.emit('session', session);
       this.#options.onSession?.(session);
@@ -105,18 +108,35 @@ export class TlsLayer extends Layer {
       return;
     }
     clearTimeout(this.#timer);
-    const authorized = error === null && facts.peerCertificate !== null;
+    const authorized = error === null && (facts.peerCertificate !== null || (facts.resumed && mustVerify));
     this.#info = {
       protocol: facts.protocol,
       cipher: facts.cipher,
       alpn: facts.alpn,
       peerCertificate: facts.peerCertificate ? describeCertificate(facts.peerCertificate) : null,
       authorized,
-      authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate',
+      authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate (or none was asked for)',
       resumed: facts.resumed,
     };
     this.#resolveSecured(this.#info);
     this.emit('secure', this.#info);
+  }
+
+  // The engine's last records are usually an alert telling the peer why;
+  // end the transport so they are delivered (a destroy would reset it and
+  // the alert could be lost), then fail. Bounded, for a peer that never reads.
+  #failAfterFlush(error: WirestackError): void {
+    const lower = this.lower;
+    if (this.destroyed || lower.destroyed || lower.writableEnded || lower.writableNeedDrain) {
+      this.destroy(error);
+      return;
+    }
+    const fail = (): void => {
+      clearTimeout(timer);
+      this.destroy(error);
+    };
+    const timer = setTimeout(fail, FAIL_FLUSH_MS);
+    lower.end(fail);
   }
 
   #onPeerEnded(how: 'close_notify' | 'transport'): void {

@@ -219,7 +219,8 @@ class NodeSession implements EngineSession {
     if (this.#dead) return;
     this.#handshaking = false;
     const socket = this.#socket;
-    const peer = socket.getPeerX509Certificate();
+    // A resumed session may carry only the leaf (no chain), which the X509 getter does not give.
+    const peer = socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
     const cipher = socket.getCipher();
     const facts: HandshakeFacts = {
       protocol: socket.getProtocol() ?? 'unknown',
@@ -235,7 +236,9 @@ class NodeSession implements EngineSession {
   #chainError(hasPeerCertificate: boolean): WirestackError | null {
     // A server that did not ask for a certificate has nothing to judge.
     if (this.#config.role === 'server' && !(this.#config.requestCert && hasPeerCertificate)) return null;
-    if (!hasPeerCertificate) {
+    // A resumed session keeps the verdict of its first handshake (OpenSSL
+    // stores it in the session), though Node cannot show the certificate.
+    if (!hasPeerCertificate && !this.#socket.isSessionReused()) {
       return this.#config.role === 'client'
         ? verifyError('NO_PEER_CERTIFICATE', 'the server sent no certificate')
         : null;
@@ -262,4 +265,9 @@ class NodeSession implements EngineSession {
     this.#socket.destroy();
     this.#port.destroy();
   }
+}
+
+function rawLeaf(certificate: tls.PeerCertificate | Record<string, never>): { raw: Buffer } | undefined {
+  const raw = (certificate as Partial<tls.PeerCertificate>).raw;
+  return raw && raw.length > 0 ? { raw } : undefined;
 }

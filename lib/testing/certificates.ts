@@ -57,7 +57,9 @@ export function makeCertificates(options: MakeCertificatesOptions = {}): TestCer
 
   const now = Date.now();
   const caKeys = newKeyPair();
-  const caName = [{ name: 'commonName', value: 'wirestack test CA' }, { name: 'organizationName', value: 'wirestack' }];
+  // A distinct CA name per call: two test PKIs must not be mistaken for each other.
+  const caName = [{ name: 'commonName', value: `wirestack test CA ${randomBytes(4).toString('hex')}` },
+    { name: 'organizationName', value: 'wirestack' }];
   const caCert = certificate({
     keys: caKeys, issuerKey: caKeys.privateKey, subject: caName, issuer: caName,
     notBefore: now - DAY, notAfter: now + 3650 * DAY,
