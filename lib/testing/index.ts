@@ -4,6 +4,8 @@
  */
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
+export { makeCertificates } from './certificates.js';
+export type { CertificateAndKey, MakeCertificatesOptions, TestCertificates } from './certificates.js';
 export { Random } from './random.js';
 export type { Direction } from '../../filters/testing/direction.js';
 export { fragment } from '../../filters/testing/fragment.js';
@@ -18,3 +20,5 @@ export { record } from '../../filters/testing/record.js';
 export type { Recorder, Transcript, TranscriptEntry } from '../../filters/testing/record.js';
 export { ReplayStream, replay } from '../../filters/testing/replay.js';
 export type { ReplayOptions } from '../../filters/testing/replay.js';
+export { ConformanceError, checkFilter, filterChecks } from './check-filter.js';
+export type { CheckOptions, FilterCheck, FilterPair, MakePair } from './check-filter.js';
