@@ -20,3 +20,11 @@ export type { CloseOptions, ConnectionHandler, ListenOptions, ListenerAddress } 
 export { MemoryEnd, duplexPair } from './duplex-pair.js';
 export type { DuplexPairOptions } from './duplex-pair.js';
 export { identity } from '../filters/identity.js';
+export { throughput } from './stats.js';
+export type { Throughput } from './stats.js';
+export { log } from '../filters/log/index.js';
+export type { LogFormat, LogLevel, LogOptions, LogSink, LogWritable } from '../filters/log/index.js';
+export { deflate } from '../filters/deflate.js';
+export type { DeflateOptions } from '../filters/deflate.js';
+export { meter, MeterLayer } from '../filters/meter.js';
+export type { MeterOptions, MeterReading } from '../filters/meter.js';
