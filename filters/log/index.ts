@@ -1,5 +1,5 @@
 import { toWirestackError } from '../../lib/errors.js';
-import type { Filter } from '../../lib/filter.js';
+import type { Filter, LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import { chunkLine, eventLine, hexDump, omittedLine, textLines, tlsLines, type Direction } from './format.js';
@@ -68,13 +68,27 @@ export function log(options: LogOptions = {}): Filter {
   }
   return {
     name,
-    attach(lower) {
+    attach(lower, ctx) {
       // Turned off, the layer is the plain pass-through Layer: no hook of the
       // logger runs, so it costs what an identity layer costs.
       if (level === 'off') return new Layer(lower, { name, removable: true });
-      return new LogLayer(lower, name, level, options);
+      return new LogLayer(lower, name, level, connectionStart(ctx), options);
     },
   };
+}
+
+// When each connection began, as its first logger saw it. Every layer of a
+// connection gets the same context object, so the loggers on both sides of
+// TLS share one clock and their lines interleave in time order.
+const connectionStarts = new WeakMap<LayerContext, number>();
+
+function connectionStart(ctx: LayerContext): number {
+  let start = connectionStarts.get(ctx);
+  if (start === undefined) {
+    start = performance.now();
+    connectionStarts.set(ctx, start);
+  }
+  return start;
 }
 
 /** One direction's state: where its stream is, and its TLS parser once it is known to be TLS. */
@@ -95,11 +109,16 @@ class LogLayer extends Layer {
   readonly #stream: LogWritable | null;
   readonly #out: DirectionState;
   readonly #in: DirectionState;
+  // performance.now() when the connection began: the zero of every line's time.
+  readonly #start: number;
   // Set while a full sink holds the stream below paused; its 'drain' clears it.
   #sinkFull = false;
+  // Set when conn.pop() removes the layer: its teardown is not the connection's close.
+  #removed = false;
 
-  constructor(lower: Duplex, name: string, level: LogLevel, options: LogOptions) {
+  constructor(lower: Duplex, name: string, level: LogLevel, start: number, options: LogOptions) {
     super(lower, { name, removable: true });
+    this.#start = start;
     this.#level = level;
     this.#format = options.format ?? 'summary';
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -160,7 +179,15 @@ class LogLayer extends Layer {
     super.finishIn();
   }
 
+  override async unwrap(): Promise<Buffer[]> {
+    const leftovers = await super.unwrap();
+    this.#removed = true;
+    this.#logEvent('removed');
+    return leftovers;
+  }
+
   protected override teardown(error: Error | null): void {
+    if (this.#removed) return;
     if (error) {
       const coded = toWirestackError(error, this.name);
       this.#logEvent(`error ${coded.code}: ${coded.message}`);
@@ -169,14 +196,14 @@ class LogLayer extends Layer {
   }
 
   #logEvent(event: string): void {
-    this.#emit([eventLine(this.name, this.stats.elapsedMs(), event)]);
+    this.#emit([eventLine(this.name, this.#elapsedMs(), event)]);
   }
 
   // Formats one chunk and writes it to the sink; returns whether the sink has room.
   #logChunk(direction: Direction, chunk: Buffer): boolean {
     if (this.#level !== 'chunks') return true;
     const state = direction === 'out' ? this.#out : this.#in;
-    const lines = [chunkLine(this.name, this.stats.elapsedMs(), direction, chunk.length)];
+    const lines = [chunkLine(this.name, this.#elapsedMs(), direction, chunk.length)];
     if (state.tls === 'undecided') state.tls = looksLikeTls(chunk) ? new TlsRecordParser() : null;
     if (state.tls !== null) for (const line of tlsLines(state.tls.feed(chunk))) lines.push(`  ${line}`);
     if (this.#format !== 'summary') {
@@ -187,6 +214,10 @@ class LogLayer extends Layer {
     }
     state.offset += chunk.length;
     return this.#emit(lines);
+  }
+
+  #elapsedMs(): number {
+    return performance.now() - this.#start;
   }
 
   #emit(lines: string[]): boolean {
