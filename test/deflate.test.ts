@@ -169,6 +169,17 @@ describe('deflate', () => {
         await server.close();
       });
 
+      // A stream with nothing in it is still a complete compressed stream; and the peer may go on after our end.
+      it('ends an empty stream cleanly, and keeps reading after its own end', async () => {
+        const [client, server] = pair([filter()], [filter()]);
+        await client.close();
+        expect(await server.receive()).toBe(null);
+        await server.send('still talking');
+        expect((await client.receiveExactly(13)).toString()).toBe('still talking');
+        await server.close();
+        expect(await client.receive()).toBe(null);
+      });
+
       // Garbage must fail loudly, with one coded error, and take the stack down.
       it('fails corrupt input with ERR_WIRESTACK_INFLATE and tears down', async () => {
         const [raw, end] = duplexPair();
