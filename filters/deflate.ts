@@ -73,6 +73,10 @@ function resolve(options: DeflateOptions): Settings {
   if (!(maxInflatedBytes > 0) || !(maxRatio > 0)) {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', 'deflate: maxInflatedBytes and maxRatio must be > 0');
   }
+  const maxLevel = algorithm === 'brotli' ? 11 : 9;
+  if (options.level !== undefined && !(Number.isInteger(options.level) && options.level >= 0 && options.level <= maxLevel)) {
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `deflate: level must be a whole number from 0 to ${maxLevel} for ${algorithm}`);
+  }
   return { algorithm, level: options.level, maxInflatedBytes, maxRatio };
 }
 

@@ -290,6 +290,13 @@ describe('deflate', () => {
     });
   }
 
+  it('rejects bad options with ERR_WIRESTACK_INVALID_ARGUMENT', () => {
+    const bad = [{ level: 10 }, { algorithm: 'brotli', level: 12 }, { level: 1.5 }, { maxRatio: 0 }, { maxInflatedBytes: -1 }, { algorithm: 'lz4' }];
+    for (const options of bad as DeflateOptions[]) {
+      expect(() => deflate(options)).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_INVALID_ARGUMENT' }));
+    }
+  });
+
   // The case that needs the per-write flush most: compression above TLS, small request/response messages.
   it('exchanges small request/response messages over TLS → deflate', async () => {
     const [client, server] = pair([nodeTls('client'), deflate()], [nodeTls('server'), deflate()], { maxChunkSize: 100 });

@@ -226,6 +226,12 @@ describe('log', () => {
     expect(err.message).toContain('disk full');
   });
 
+  it('rejects bad options with ERR_WIRESTACK_INVALID_ARGUMENT', () => {
+    for (const options of [{ maxBytes: -1 }, { format: 'xml' }, { level: 'debug' }] as LogOptions[]) {
+      expect(() => log(options)).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_INVALID_ARGUMENT' }));
+    }
+  });
+
   it('can be removed from a live connection with pop()', async () => {
     const lines: string[] = [];
     const [client, server] = pair([identity(), log({ sink: (line) => lines.push(line) })]);

@@ -1,4 +1,4 @@
-import { toWirestackError } from '../../lib/errors.js';
+import { WirestackError, toWirestackError } from '../../lib/errors.js';
 import type { Filter, LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import type { Duplex } from '../../lib/stream.js';
@@ -64,7 +64,13 @@ export function log(options: LogOptions = {}): Filter {
   const name = options.name ?? 'log';
   const level: LogLevel = options.enabled === false ? 'off' : options.level ?? 'chunks';
   if (options.maxBytes !== undefined && !(options.maxBytes >= 0)) {
-    throw new RangeError(`log: maxBytes must be ≥ 0, got ${options.maxBytes}`);
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `log: maxBytes must be ≥ 0, got ${options.maxBytes}`);
+  }
+  if (options.format !== undefined && !['summary', 'hex', 'text'].includes(options.format)) {
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `log: format must be 'summary', 'hex' or 'text', got ${String(options.format)}`);
+  }
+  if (!['off', 'events', 'chunks'].includes(level)) {
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `log: level must be 'off', 'events' or 'chunks', got ${String(level)}`);
   }
   return {
     name,
