@@ -57,6 +57,11 @@ export class MemoryEnd extends Duplex {
     this.#peer.#receive(chunk, callback);
   }
 
+  // A batch crosses as one chunk, as a socket's writev does.
+  override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
+    this._write(Buffer.concat(entries.map((entry) => entry.chunk)), 'binary', callback);
+  }
+
   override _final(callback: Callback): void {
     if (!this.#peer.destroyed) this.#peer.push(null);
     callback();
