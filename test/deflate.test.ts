@@ -5,6 +5,7 @@ import {
   Layer, deflate, duplexPair, isWirestackError, meter, wrap,
   type Connection, type DeflateOptions, type Filter,
 } from '../lib/index.js';
+import { filterChecks } from '../lib/testing/index.js';
 import { nodeTls } from './helpers/node-tls.js';
 
 const MiB = 1024 * 1024;
@@ -82,6 +83,14 @@ async function bomb(algorithm: 'deflate' | 'brotli', segments: number): Promise<
 function memoryInUse(): number {
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   return heapUsed + arrayBuffers;
+}
+
+// The conformance suite, each property its own test, for both algorithms.
+for (const algorithm of algorithms) {
+  describe(`checkFilter: deflate (${algorithm})`, () => {
+    const makePair = () => ({ client: deflate({ algorithm }), server: deflate({ algorithm }) });
+    for (const check of filterChecks(makePair, { seed: 20261126 })) it(check.name, () => check.run());
+  });
 }
 
 describe('deflate', () => {

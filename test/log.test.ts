@@ -5,6 +5,7 @@ import {
   type Connection, type Filter, type LogOptions,
 } from '../lib/index.js';
 import { PassThrough, Writable } from '../lib/stream.js';
+import { filterChecks } from '../lib/testing/index.js';
 import { nodeTls } from './helpers/node-tls.js';
 
 // Log lines with their times replaced by "+T", so they can be compared exactly.
@@ -40,6 +41,16 @@ async function exchange(client: Connection, server: Connection, request: Buffer 
 function closed(conn: Connection): Promise<void> {
   return new Promise((resolve) => (conn.closed ? resolve() : conn.once('close', () => resolve())));
 }
+
+// The conformance suite: a logger in every format, at both ends, must pass everything an identity layer passes.
+describe('checkFilter: log', () => {
+  const discard = (): void => {};
+  const makePair = () => ({
+    client: [log({ format: 'hex', maxBytes: 32, sink: discard }), log({ format: 'text', maxBytes: 32, sink: discard })],
+    server: log({ sink: discard }),
+  });
+  for (const check of filterChecks(makePair, { seed: 20261126 })) it(check.name, () => check.run());
+});
 
 describe('log', () => {
   it('summary: one line per chunk, then the ends and the close', async () => {
