@@ -50,6 +50,15 @@ describe('checkFilter: log', () => {
     server: log({ sink: discard }),
   });
   for (const check of filterChecks(makePair, { seed: 20261126 })) it(check.name, () => check.run());
+
+  // Below TLS the logger parses records in both directions; that must not disturb the stream either.
+  describe('on both sides of TLS', () => {
+    const aroundTls = () => ({
+      client: [log({ sink: discard }), nodeTls('client'), log({ format: 'text', sink: discard })],
+      server: [log({ format: 'hex', maxBytes: 16, sink: discard }), nodeTls('server'), log({ sink: discard })],
+    });
+    for (const check of filterChecks(aroundTls, { seed: 20261126, bigTransferBytes: 4 << 20 })) it(check.name, () => check.run());
+  });
 });
 
 describe('log', () => {
