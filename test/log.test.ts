@@ -282,6 +282,27 @@ describe('log', () => {
     }
   });
 
+  // STARTTLS: the logger below sees plaintext first, then TLS, and names the records once they start.
+  it("tls: 'auto' notices TLS starting on a plaintext connection (STARTTLS)", async () => {
+    const lines: string[] = [];
+    const [client, server] = pair([log({ name: 'wire', sink: (line) => lines.push(line) })]);
+    await client.send('STARTTLS\r\n');
+    await server.receiveExactly(10);
+    await server.send('220 go ahead\r\n');
+    await client.receiveExactly(14);
+    await Promise.all([client.push(tlsPair('client')), server.push(tlsPair('server'))]);
+    await exchange(client, server, 'secret', 'reply');
+    const shown = untimed(lines);
+    expect(shown.slice(0, 3)).toEqual([
+      'wire +T out 10 bytes',
+      'wire +T in 14 bytes',
+      expect.stringMatching(/^wire \+T out \d+ bytes$/),
+    ]);
+    expect(shown[3]).toMatch(/^ {2}tls handshake TLSv1\.0 length=\d+$/);
+    expect(shown[5]).toMatch(/^ {2}tls handshake TLSv1\.2 length=\d+/);
+    expect(shown.filter((line) => line.includes('not a TLS record'))).toEqual([]);
+  });
+
   // One stack, two loggers: records below TLS, plaintext above it, a record split across chunks named once.
   for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) it(`below TLS (${maxVersion}) names the records, split across chunks; above TLS shows the plaintext`, async () => {
     const lines: string[] = [];
