@@ -171,14 +171,15 @@ class DeflateLayer extends Layer {
     for (let chunk = this.#compressor.read() as Buffer | null; chunk !== null; chunk = this.#compressor.read() as Buffer | null) {
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
-      if (this.#pendingBytes >= this.writableHighWaterMark && !this.writeDown(this.#takePending())) {
-        this.#waitingForLower = true;
-        this.whenLowerDrains(() => {
-          this.#waitingForLower = false;
-          this.#pumpOut();
-        });
-        return;
-      }
+      // A large block goes down in parts, so the output held here stays under the high-water mark.
+      if (this.#pendingBytes < this.writableHighWaterMark) continue;
+      if (this.writeDown(this.#takePending())) continue;
+      this.#waitingForLower = true;
+      this.whenLowerDrains(() => {
+        this.#waitingForLower = false;
+        this.#pumpOut();
+      });
+      return;
     }
     if (this.#flushed && this.#flushDone !== null) {
       const done = this.#flushDone;
