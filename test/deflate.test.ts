@@ -97,6 +97,9 @@ for (const algorithm of algorithms) {
   describe(`checkFilter: deflate (${algorithm})`, () => {
     const makePair = () => ({ client: deflate({ algorithm }), server: deflate({ algorithm }) });
     for (const check of filterChecks(makePair, { seed: 20261126 })) it(check.name, () => check.run());
+    describe('over TCP', () => {
+      for (const check of filterChecks(makePair, { seed: 20261126, transport: 'tcp', bigTransferBytes: 4 << 20 })) it(check.name, () => check.run());
+    });
   });
 }
 
