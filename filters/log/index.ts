@@ -108,15 +108,18 @@ interface DirectionState {
 
 /** The log filter's layer: formats what passes, then passes it on unchanged. */
 class LogLayer extends Layer {
+  // The options, fixed when the layer is made.
   readonly #level: LogLevel;
   readonly #format: LogFormat;
   readonly #maxBytes: number;
+  // Writes one chunk's (or event's) lines to the sink; returns whether it has room.
   readonly #writeLines: (lines: string[]) => boolean;
   // The sink when it is a stream whose backpressure we honour; null for a function.
   readonly #stream: LogWritable | null;
-  readonly #out: DirectionState;
   // tls: 'auto': decide from the first bytes, and look for TLS starting later.
   readonly #autoTls: boolean;
+  // Each direction's offset and TLS parser; changed by every chunk logged.
+  readonly #out: DirectionState;
   readonly #in: DirectionState;
   // performance.now() when the connection began: the zero of every line's time.
   readonly #start: number;
