@@ -19,9 +19,9 @@ export interface DeflateOptions {
   maxInflatedBytes?: number;
   /**
    * Most the inflated bytes may outnumber the compressed bytes received,
-   * over the whole connection (default 1000; raw DEFLATE cannot exceed
-   * about 1032). Checked once more than 1 MiB has been inflated, so short
-   * messages never trip it.
+   * over the whole connection (default 1000). Checked once more than 1 MiB
+   * has been inflated, so short messages never trip it. Raw DEFLATE of long
+   * runs of one byte reaches about 1030:1; raise this for such data.
    */
   maxRatio?: number;
 }
