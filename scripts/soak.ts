@@ -3,6 +3,7 @@
 // received compared per connection, heap and RSS sampled every second.
 //
 //   npm run soak -- --connections 500 --seconds 30
+//   npm run soak -- --layers ''        # the same load with no layers, a baseline
 //
 // Prints connections, bytes, mismatches and errors by code (both must be
 // none) and memory at start, peak and end; exits non-zero on a mismatch, an
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '30' },
     seed: { type: 'string', default: '1' },
     'max-message': { type: 'string', default: '65536' },
+    // Which layers, lowest first, from tls, deflate and log; '' for none (a baseline).
+    layers: { type: 'string', default: 'tls,deflate,log' },
   },
 });
 const CONNECTIONS = Number(values.connections);
@@ -29,9 +32,18 @@ const GRACE_MS = 30_000;
 
 const certs = makeCertificates();
 const nullSink = (): void => {};
-const LAYERS = 'tls → deflate → log';
-const serverStack = (): Filter[] => [tls.server(certs.server), deflate(), log({ sink: nullSink })];
-const clientStack = (): Filter[] => [tls.client({ ca: certs.ca.cert, servername: 'localhost' }), deflate(), log({ sink: nullSink })];
+const layerNames = values.layers.split(',').filter((name) => name !== '');
+const LAYERS = layerNames.length === 0 ? 'no layers' : layerNames.join(' → ');
+const makeLayer = (name: string, role: 'client' | 'server'): Filter => {
+  switch (name) {
+    case 'tls': return role === 'client' ? tls.client({ ca: certs.ca.cert, servername: 'localhost' }) : tls.server(certs.server);
+    case 'deflate': return deflate();
+    case 'log': return log({ sink: nullSink });
+    default: throw new Error(`soak: unknown layer "${name}" (tls, deflate, log)`);
+  }
+};
+const serverStack = (): Filter[] => layerNames.map((name) => makeLayer(name, 'server'));
+const clientStack = (): Filter[] => layerNames.map((name) => makeLayer(name, 'client'));
 
 // Memory, sampled every second.
 interface Sample { heap: number; rss: number }
@@ -85,7 +97,7 @@ async function connectAll(): Promise<Array<Connection | null>> {
       try {
         const conn = await connect({ host: '127.0.0.1', port }, clientStack());
         conns[index] = conn;
-        await conn.secured;
+        if (layerNames.includes('tls')) await conn.secured;
       } catch (err) {
         countError(err);
         conns[index]?.destroy();
