@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Layer, duplexPair, tls, wrap, type Connection, type Filter, type WirestackError } from '../lib/index.js';
+import { Layer, connect, duplexPair, listen, tls, wrap, type Connection, type Filter, type WirestackError } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 
 const certs = makeCertificates();
@@ -263,5 +263,46 @@ describe('tls features', () => {
     const { c, s } = pair(clientFilter, serverFilter);
     await roundTrip(c, s);
     expect((await failureOf(c.pop())).code).toBe('ERR_WIRESTACK_TLS_UNSUPPORTED');
+  });
+});
+
+describe('tls over TCP: the native fast path', () => {
+  async function tcpPair(client: Filter[], server: Filter[]): Promise<{ c: Connection; s: Connection; close: () => Promise<void> }> {
+    let accepted!: (conn: Connection) => void;
+    const got = new Promise<Connection>((resolve) => { accepted = resolve; });
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, server, (conn) => accepted(conn));
+    const { port } = listener.address() as { port: number };
+    const c = await connect({ host: 'localhost', port }, client);
+    return { c, s: await got, close: () => listener.close({ drain: false }) };
+  }
+
+  it('is taken on a bare socket with allowTruncation, and moves bytes both ways', async () => {
+    const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert, allowTruncation: true })],
+      [tls.server({ ...certs.server, allowTruncation: true })]);
+    await roundTrip(c, s);
+    expect(c.tls!.path).toBe('native');
+    expect(s.tls!.path).toBe('native');
+    const data = randomBytes(1 << 20);
+    const got = s.receiveExactly(data.length);
+    await c.send(data);
+    expect((await got).equals(data)).toBe(true);
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    // Natively a close_notify and a bare end look the same.
+    expect(s.tls!.peerClose).toBe('unknown');
+    await s.close();
+    expect(await c.receive()).toBe(null);
+    await close();
+  });
+
+  it('is not taken by default (truncation must be detected) nor above another layer', async () => {
+    const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert })], [fragmenting, tls.server({ ...certs.server, allowTruncation: true })]);
+    await roundTrip(c, s);
+    expect(c.tls!.path).toBe('stream');
+    expect(s.tls!.path).toBe('stream');
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
+    await close();
   });
 });
