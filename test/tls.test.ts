@@ -232,6 +232,10 @@ describe('tls features', () => {
     const got = s.receiveExactly(data.length);
     await c.send(data);
     expect((await got).equals(data)).toBe(true);
+    // close_notify then FIN, a byte at a time: still a proper close.
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
   });
 
   it('works above a fragmenting layer', async () => {
@@ -290,6 +294,9 @@ describe('tls features', () => {
     const { c, s } = pair(clientFilter, serverFilter);
     await roundTrip(c, s);
     expect((await failureOf(c.pop())).code).toBe('ERR_WIRESTACK_TLS_UNSUPPORTED');
+    // Nothing was guessed or torn down: the connection goes on over TLS.
+    await roundTrip(c, s);
+    expect(c.layers.map((l) => l.name)).toEqual(['tls']);
   });
 });
 
