@@ -114,6 +114,15 @@ describe('tls verification', () => {
     wrap(b2, serverFilter, { role: 'server' });
     expect((await failureOf(c2.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
   });
+  it('refuses to skip the host name check when no host name is known', async () => {
+    const [a, b] = duplexPair();
+    const c = wrap(a, clientFilter, { role: 'client' });
+    wrap(b, serverFilter, { role: 'server' });
+    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
+    // servername: false sends no SNI but still checks the host connected to.
+    const noSni = pair(tls.client({ ca: certs.ca.cert, servername: false }), serverFilter);
+    expect((await noSni.c.secured).authorized).toBe(true);
+  });
   it('rejects an expired certificate', async () => {
     const { c } = pair(clientFilter, tls.server(certs.expired));
     expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_CERT_EXPIRED');
