@@ -203,10 +203,10 @@ describe('tls features', () => {
     expect(si.authorized).toBe(true);
     expect(si.peerCertificate!.subject).toBe('CN=client');
     await roundTrip(c, s);
-    // Without a certificate the server refuses. (Node's TLSSocket destroys
-    // itself on this error, and over a JS stream its certificate_required
-    // alert is still queued then and lost — natively it reaches the kernel
-    // first — so the client may see the end of the transport instead.)
+    // Without a certificate the server refuses. (Over this memory pair the
+    // server's certificate_required alert does not get out before Node's
+    // TLSSocket destroys itself, so the client may see the end of the
+    // transport instead; over TCP it hears the alert, tested below.)
     const bad = pair(clientFilter, server);
     expect((await failureOf(bad.s.secured)).code).toBe('ERR_WIRESTACK_TLS_HANDSHAKE');
     expect((await failureOf(bad.c.receive())).code).toMatch(/^ERR_WIRESTACK_TLS_/);
@@ -335,6 +335,14 @@ describe('tls over TCP: the native fast path', () => {
     expect(s.tls!.peerClose).toBe('unknown');
     await s.close();
     expect(await c.receive()).toBe(null);
+    await close();
+  });
+
+  it('a client without a certificate hears certificate_required from a mutual-TLS server', async () => {
+    const { c, close } = await tcpPair([clientFilter], [tls.server({ ...certs.server, ca: certs.ca.cert, requestCert: true })]);
+    const err = await failureOf(c.receive());
+    expect(err.code).toBe('ERR_WIRESTACK_TLS_ALERT');
+    expect(err.alert).toBe('certificate_required');
     await close();
   });
 
