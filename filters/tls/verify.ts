@@ -76,7 +76,9 @@ export function verifyChain(chain: readonly forge.pki.Certificate[], anchors: re
     path.push(next);
     current = next;
   }
-  if (!path.includes(anchor)) path.push(anchor);
+  // The anchor's own validity counts too, unless it is the leaf itself (a trusted self-signed certificate).
+  const trusted = anchor;
+  if (!path.some((c) => sameCertificate(c, trusted))) path.push(trusted);
   for (let i = 0; i < path.length; i++) {
     const cert = path[i]!;
     if (now < cert.validity.notBefore) {
@@ -111,16 +113,17 @@ function sameCertificate(a: forge.pki.Certificate, b: forge.pki.Certificate): bo
 // accepted as OpenSSL does for trust anchors and old intermediates.
 function isCa(cert: forge.pki.Certificate): boolean {
   if (cert.extensions.length === 0) return true;
-  const constraints = cert.getExtension('basicConstraints') as { cA?: boolean } | undefined;
+  // forge's getExtension gives null (not undefined) for an absent extension.
+  const constraints = cert.getExtension('basicConstraints') as { cA?: boolean } | null;
   if (!constraints?.cA) return false;
-  const usage = cert.getExtension('keyUsage') as { keyCertSign?: boolean } | undefined;
-  return usage === undefined || usage.keyCertSign === true;
+  const usage = cert.getExtension('keyUsage') as { keyCertSign?: boolean } | null;
+  return !usage || usage.keyCertSign === true;
 }
 
 // A leaf that names its extended key usages must name this one (or any).
 function hasPurpose(cert: forge.pki.Certificate, purpose: CertificatePurpose): boolean {
-  const usage = cert.getExtension('extKeyUsage') as Record<string, unknown> | undefined;
-  if (usage === undefined) return true;
+  const usage = cert.getExtension('extKeyUsage') as Record<string, unknown> | null;
+  if (!usage) return true;
   return usage[purpose] === true || usage['2.5.29.37.0'] === true;
 }
 
