@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { constants, randomBytes } from 'node:crypto';
-import { connect, listen, tls, type Connection, type Filter } from '../lib/index.js';
+import { connect, listen, tls, type Connection, type Filter, type WirestackError } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 import { sha256 } from './helpers.js';
 import { exited, pemFiles, startServer, watch } from './openssl.js';
@@ -143,6 +143,25 @@ describe('interop: openssl ↔ forge', () => {
       expect(conn.tls!.peerClose).toBe('close_notify');
       expect(await exited(client)).toBe(0);
       conn.destroy();
+    } finally {
+      client.kill();
+      await listener.close();
+    }
+  });
+
+  // The client's alert comes in a TLS 1.2 record, which forge refuses (protocol_version) before reading it.
+  it('openssl s_client -tls1_2 ↔ forge server: both fail the handshake', async () => {
+    let resolveConn!: (conn: Connection) => void;
+    const accepted = new Promise<Connection>((resolve) => { resolveConn = resolve; });
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, [tls.server({ ...forge, ...certs.server })], (conn) => resolveConn(conn));
+    const { port } = listener.address() as { port: number };
+    const client = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-CAfile', files.path('ca.pem')]);
+    watch(client);
+    try {
+      const err = await (await accepted).secured.then(() => null, (e: WirestackError) => e);
+      expect(err?.code).toBe('ERR_WIRESTACK_TLS_HANDSHAKE');
+      expect(err?.message).toMatch(/Incompatible TLS version/);
+      expect(await exited(client)).not.toBe(0);
     } finally {
       client.kill();
       await listener.close();

@@ -29,6 +29,8 @@ const ALERT = 21;
 const MIN_TYPE = 20;
 const MAX_TYPE = 24;
 const MAX_RECORD = 16384 + 2048;
+// How long a failing session waits for its last records (an alert) to be taken by the transport.
+const FAIL_FLUSH_MS = 200;
 
 // Cipher suites by their OpenSSL and IANA names; forge has no others.
 const SUITES: Readonly<Record<string, string>> = {
@@ -157,8 +159,10 @@ class ForgeSession implements EngineSession {
   readonly #config: EngineConfig;
   readonly #prepared: Prepared;
   readonly #conn: forge.tls.Connection;
-  // Set by destroy() or a failure: no more host calls.
+  // Set by destroy() or once a failure is reported: no more host calls.
   #dead = false;
+  // Set at a failure: nothing more is processed, only the outbox is flushed.
+  #failed = false;
   // True until forge's `connected`.
   #handshaking = true;
   // Ciphertext received and not yet handed to forge: a partial record.
@@ -213,7 +217,7 @@ class ForgeSession implements EngineSession {
       dataReady: (c) => {
         const bytes = c.data.getBytes();
         // OpenSSL sends empty records in TLS 1.0 CBC (against BEAST): nothing to deliver.
-        if (bytes.length > 0 && !this.#dead) this.#host.deliver(Buffer.from(bytes, 'latin1'));
+        if (bytes.length > 0 && !this.#dead && !this.#failed) this.#host.deliver(Buffer.from(bytes, 'latin1'));
       },
       closed: () => {},
       error: (_c, error) => this.#onForgeError(error),
@@ -235,7 +239,7 @@ class ForgeSession implements EngineSession {
   }
 
   receive(chunk: Buffer): void {
-    if (this.#dead) return;
+    if (this.#dead || this.#failed) return;
     if (this.#closeNotify) {
       this.#tail.push(chunk);
       return;
@@ -246,7 +250,7 @@ class ForgeSession implements EngineSession {
   }
 
   send(chunks: Buffer[], done: Callback): void {
-    if (this.#dead) return;
+    if (this.#dead || this.#failed) return;
     if (this.#handshaking) {
       this.#early.push({ chunks, done });
       return;
@@ -257,7 +261,7 @@ class ForgeSession implements EngineSession {
   }
 
   close(done: Callback): void {
-    if (this.#dead) return;
+    if (this.#dead || this.#failed) return;
     if (this.#handshaking) {
       this.#earlyClose = done;
       return;
@@ -267,7 +271,7 @@ class ForgeSession implements EngineSession {
   }
 
   transportEnded(): void {
-    if (this.#dead || this.#peerEndSaid) return;
+    if (this.#dead || this.#failed || this.#peerEndSaid) return;
     this.#peerEndSaid = true;
     this.#host.peerEnded('transport');
   }
@@ -288,7 +292,7 @@ class ForgeSession implements EngineSession {
   // Hands every complete record to forge, one at a time, and stops at the
   // peer's close_notify: what follows it is not ours.
   #processRecords(): void {
-    while (!this.#dead && !this.#closeNotify && this.#inboxBytes >= 5) {
+    while (!this.#dead && !this.#failed && !this.#closeNotify && this.#inboxBytes >= 5) {
       const head = this.#inbox[0]!.length >= 5 ? this.#inbox[0]! : this.#take(this.#inboxBytes, true);
       const type = head[0]!;
       const length = head.readUInt16BE(3);
@@ -328,7 +332,7 @@ class ForgeSession implements EngineSession {
   }
 
   #onConnected(): void {
-    if (this.#dead) return;
+    if (this.#dead || this.#failed) return;
     const session = this.#conn.session as unknown as SessionInternals;
     const protocol = PROTOCOLS[session.version?.minor ?? 0] ?? 'unknown';
     const suite = session.cipherSuite;
@@ -431,10 +435,21 @@ class ForgeSession implements EngineSession {
     else this.#flushWaiters.push(done);
   }
 
+  // forge has usually queued an alert telling the peer why; it leaves
+  // before the failure is reported (the filter then ends the transport),
+  // waiting at most FAIL_FLUSH_MS for a transmit already in flight.
   #fail(error: WirestackError): void {
-    if (this.#dead) return;
-    this.#dead = true;
-    this.#host.fail(error);
+    if (this.#dead || this.#failed) return;
+    this.#failed = true;
+    const report = (): void => {
+      clearTimeout(timer);
+      if (this.#dead) return;
+      this.#dead = true;
+      this.#host.fail(error);
+    };
+    const timer = setTimeout(report, FAIL_FLUSH_MS);
+    timer.unref();
+    this.#whenFlushed(report);
   }
 }
 
