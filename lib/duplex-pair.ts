@@ -96,6 +96,13 @@ export class MemoryEnd extends Duplex {
     this.#flushIncoming();
   }
 
+  // Reading is how the lockstep writer learns its bytes were taken.
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (this.#lockstep && this.readableLength === 0) this.#flushIncoming();
+    return chunk;
+  }
+
   // Pushes what the peer wrote to our reader, and completes the peer's write
   // when the reader has room (`asked`: it has just asked for more) or, in
   // lockstep, when the reader has taken every byte.

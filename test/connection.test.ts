@@ -179,7 +179,8 @@ describe('push and pop', () => {
   });
 
   it('pop rejects with ERR_WIRESTACK_NOT_REMOVABLE for a layer that cannot be removed', async () => {
-    const [a] = duplexPair();
+    const [a, b] = duplexPair();
+    b.on('error', () => {});
     const client = wrap(a, [{ name: 'fixed', attach: (lower) => new Layer(lower, { name: 'fixed' }) }]);
     await expect(client.pop()).rejects.toMatchObject({ code: 'ERR_WIRESTACK_NOT_REMOVABLE', layer: 'fixed' });
     const bare = wrap(duplexPair()[0]);
@@ -187,7 +188,8 @@ describe('push and pop', () => {
   });
 
   it('a filter that throws while being applied leaves nothing open', () => {
-    const [a] = duplexPair();
+    const [a, b] = duplexPair();
+    b.on('error', () => {});
     const broken: Filter = { name: 'broken', attach: () => { throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', 'bad option'); } };
     expect(() => wrap(a, [identity(), broken])).toThrow(/bad option/);
     expect(a.destroyed).toBe(true);

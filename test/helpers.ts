@@ -3,7 +3,9 @@ import type { Duplex } from 'node:stream';
 
 /** Resolves when `stream` has emitted 'close'. */
 export function whenClosed(stream: Duplex): Promise<void> {
-  if (stream.closed) return Promise.resolve();
+  // `closed` turns true before 'error' and 'close' are emitted (next tick);
+  // wait past them so every event has been seen.
+  if (stream.closed) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
