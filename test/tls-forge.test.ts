@@ -90,6 +90,23 @@ class Fragmenting extends Layer {
 }
 const fragmenting: Filter = { name: 'fragmenting', attach: (lower) => new Fragmenting(lower, { name: 'fragmenting' }) };
 
+// A layer that holds what arrives for one turn of the event loop and hands
+// it up as one chunk: records sent one after the other arrive together.
+class Batching extends Layer {
+  #held: Buffer[] = [];
+  protected override transformIn(chunk: Buffer): void {
+    if (this.#held.length === 0) {
+      setImmediate(() => {
+        const all = Buffer.concat(this.#held);
+        this.#held = [];
+        this.pushUp(all);
+      });
+    }
+    this.#held.push(chunk);
+  }
+}
+const batching: Filter = { name: 'batching', attach: (lower) => new Batching(lower, { name: 'batching' }) };
+
 describe('forge engine: records', () => {
   it('handshakes and moves records one byte at a time', async () => {
     const { c, s } = pair(clientFilter, serverFilter, { maxChunkSize: 1 });
@@ -160,6 +177,23 @@ describe('forge engine: close', () => {
       expect((await c.receiveExactly(17)).toString()).toBe('plain right after');
       await c.send('plain back');
       expect((await s.receiveExactly(10)).toString()).toBe('plain back');
+    }
+  });
+  it('pops on the side that gets the close_notify first, reacting to the reply before it', async () => {
+    for (const below of [[], [batching]]) {
+      const { c, s } = pair([...below, clientFilter], serverFilter);
+      await c.send('STOPTLS');
+      expect((await s.receiveExactly(7)).toString()).toBe('STOPTLS');
+      // The server's reply, its close_notify and its first plaintext leave
+      // one after the other (and, through the batching layer, arrive together).
+      s.write('OK');
+      const serverPopped = s.pop().then(() => s.send('plain from server'));
+      expect((await c.receiveExactly(2)).toString()).toBe('OK');
+      await c.pop();
+      await serverPopped;
+      expect((await c.receiveExactly(17)).toString()).toBe('plain from server');
+      await c.send('plain from client');
+      expect((await s.receiveExactly(17)).toString()).toBe('plain from client');
     }
   });
 });
