@@ -107,6 +107,15 @@ describe('tls verification', () => {
     wrap(b2, serverFilter, { role: 'server' });
     expect((await failureOf(c2.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
   });
+  it('refuses to skip the host name check when no host name is known', async () => {
+    const [a, b] = duplexPair();
+    const c = wrap(a, clientFilter, { role: 'client' });
+    wrap(b, serverFilter, { role: 'server' });
+    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
+    // servername: false sends no SNI but still checks the host connected to.
+    const noSni = pair(tls.client({ ca: certs.ca.cert, servername: false }), serverFilter);
+    expect((await noSni.c.secured).authorized).toBe(true);
+  });
   it('names a received alert (protocol_version)', async () => {
     const { c, s } = pair(tls.client({ ca: certs.ca.cert, maxVersion: 'TLSv1.2' }),
       tls.server({ ...certs.server, minVersion: 'TLSv1.3' }));
@@ -172,9 +181,10 @@ describe('tls features', () => {
     expect(si.authorized).toBe(true);
     expect(si.peerCertificate!.subject).toBe('CN=client');
     await roundTrip(c, s);
-    // Without a certificate the server refuses. (Node's server does not
-    // flush its certificate_required alert over a JS stream, so the client
-    // may see the end of the transport instead; it still fails as TLS.)
+    // Without a certificate the server refuses. (Over this memory pair the
+    // server's certificate_required alert does not get out before Node's
+    // TLSSocket destroys itself, so the client may see the end of the
+    // transport instead; over TCP it hears the alert, tested below.)
     const bad = pair(clientFilter, server);
     expect((await failureOf(bad.s.secured)).code).toBe('ERR_WIRESTACK_TLS_HANDSHAKE');
     expect((await failureOf(bad.c.receive())).code).toMatch(/^ERR_WIRESTACK_TLS_/);
@@ -209,6 +219,10 @@ describe('tls features', () => {
     const got = s.receiveExactly(data.length);
     await c.send(data);
     expect((await got).equals(data)).toBe(true);
+    // close_notify then FIN, a byte at a time: still a proper close.
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
   });
 
   it('works above a fragmenting layer', async () => {
@@ -267,6 +281,9 @@ describe('tls features', () => {
     const { c, s } = pair(clientFilter, serverFilter);
     await roundTrip(c, s);
     expect((await failureOf(c.pop())).code).toBe('ERR_WIRESTACK_TLS_UNSUPPORTED');
+    // Nothing was guessed or torn down: the connection goes on over TLS.
+    await roundTrip(c, s);
+    expect(c.layers.map((l) => l.name)).toEqual(['tls']);
   });
 });
 
@@ -296,6 +313,14 @@ describe('tls over TCP: the native fast path', () => {
     expect(s.tls!.peerClose).toBe('unknown');
     await s.close();
     expect(await c.receive()).toBe(null);
+    await close();
+  });
+
+  it('a client without a certificate hears certificate_required from a mutual-TLS server', async () => {
+    const { c, close } = await tcpPair([clientFilter], [tls.server({ ...certs.server, ca: certs.ca.cert, requestCert: true })]);
+    const err = await failureOf(c.receive());
+    expect(err.code).toBe('ERR_WIRESTACK_TLS_ALERT');
+    expect(err.alert).toBe('certificate_required');
     await close();
   });
 

@@ -82,7 +82,8 @@ export class TlsLayer extends Layer {
     });
     // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
     this.#secured.catch(() => {});
-    this.#verifyHost = servername ?? (options.servername === false ? undefined : ctx.remote.host);
+    // `servername: false` only stops SNI; the certificate is still checked against the host.
+    this.#verifyHost = servername ?? (ctx.remote.host || undefined);
     if (options.handshakeTimeout > 0) {
       this.#timer = setTimeout(() => this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT',
         `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
@@ -128,10 +129,15 @@ export class TlsLayer extends Layer {
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
     let error = facts.chainError;
-    if (!error && config.role === 'client' && facts.peerCertificate && this.#verifyHost !== undefined &&
-        !facts.resumed && !certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
-      error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
-        `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
+    if (!error && config.role === 'client' && facts.peerCertificate && !facts.resumed) {
+      // Safe by default: a name we cannot check is not a name that matched.
+      if (this.#verifyHost === undefined) {
+        error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+          'tls: no host name to check the server\'s certificate against (give servername, or connect by host name)', { layer: this.name });
+      } else if (!certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
+        error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+          `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
+      }
     }
     const mustVerify = config.role === 'client' || config.requestCert;
     if (error && mustVerify && config.rejectUnauthorized) {
