@@ -12,24 +12,41 @@ const certs = makeCertificates();
 const stranger = makeCertificates({ names: ['stranger.test'] });
 const wildcard = makeCertificates({ names: ['*.wild.test', '*.0.0.1'] });
 const cnOnly = makeCertificates({ names: ['san.test'], commonName: 'cn.test' });
-const selfSigned = selfSignedLeaf('localhost');
+const DAY = 86_400_000;
 
-// A server certificate for `name` that signs itself (no CA at all).
-function selfSignedLeaf(name: string): { cert: string; key: string } {
+interface Issued { cert: forge.pki.Certificate; pem: string; key: forge.pki.rsa.PrivateKey; keyPem: string }
+
+// A certificate made here, for chains makeCertificates() does not make:
+// self-signed leaves and intermediate CAs (valid or not).
+function issue(subject: string, opts: { issuer?: Issued; ca?: boolean; from?: number; to?: number; san?: string }): Issued {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'pkcs1', format: 'pem' } });
   const key = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 86_400_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: name }]);
-  cert.setIssuer([{ name: 'commonName', value: name }]);
-  cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: name }] }]);
-  cert.sign(key, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: privateKey };
+  cert.serialNumber = `0${Math.floor(Math.random() * 1e9).toString(16)}`;
+  cert.validity.notBefore = new Date(Date.now() + (opts.from ?? -DAY));
+  cert.validity.notAfter = new Date(Date.now() + (opts.to ?? 30 * DAY));
+  cert.setSubject([{ name: 'commonName', value: subject }]);
+  cert.setIssuer(opts.issuer ? opts.issuer.cert.subject.attributes : [{ name: 'commonName', value: subject }]);
+  cert.setExtensions(opts.ca !== undefined
+    ? [{ name: 'basicConstraints', cA: opts.ca, critical: true }, ...(opts.ca ? [{ name: 'keyUsage', keyCertSign: true, critical: true }] : [])]
+    : [{ name: 'subjectAltName', altNames: [{ type: 2, value: opts.san ?? subject }] }]);
+  cert.sign(opts.issuer?.key ?? key, forge.md.sha256.create());
+  return { cert, pem: forge.pki.certificateToPem(cert), key, keyPem: privateKey };
 }
+
+const self = issue('localhost', {});
+const selfSigned = { cert: self.pem, key: self.keyPem };
+const root = issue('wirestack test root', { ca: true });
+const intermediate = issue('wirestack test intermediate', { issuer: root, ca: true });
+const notCa = issue('wirestack test not-a-CA', { issuer: root, ca: false });
+const expiredIntermediate = issue('wirestack test expired intermediate', { issuer: root, ca: true, from: -30 * DAY, to: -DAY });
+const leafOf = (issuer: Issued) => issue('localhost', { issuer });
+const viaIntermediate = leafOf(intermediate);
+const viaNotCa = leafOf(notCa);
+const viaExpired = leafOf(expiredIntermediate);
+const chain = (leaf: Issued, ...above: Issued[]) => ({ cert: [leaf.pem, ...above.map((c) => c.pem)].join(''), key: leaf.keyPem });
 
 // Each engine's options for a session both peers can speak.
 const ENGINES: Record<string, TlsClientOptions & TlsServerOptions> = {
@@ -41,8 +58,8 @@ interface Case {
   readonly name: string;
   readonly client: TlsClientOptions;
   readonly server: TlsServerOptions;
-  /** The host the client is told it connected to (default localhost). */
-  readonly host?: string;
+  /** The host the client is told it connected to (default localhost; null: none). */
+  readonly host?: string | null;
   /** The side that must fail and its code; absent: the handshake succeeds. */
   readonly fails?: { readonly side: 'client' | 'server'; readonly code: ErrorCode };
   /** With rejectUnauthorized false: the client side's reported verdict. */
@@ -59,6 +76,18 @@ const CASES: readonly Case[] = [
   { name: 'rejects a self-signed certificate', client: { ca: certs.ca.cert }, server: selfSigned,
     fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_UNKNOWN_CA' } },
   { name: 'accepts a self-signed certificate given as the CA', client: { ca: selfSigned.cert }, server: selfSigned, reports: { authorized: true } },
+  { name: 'accepts a chain through an intermediate CA', client: { ca: root.pem }, server: chain(viaIntermediate, intermediate), reports: { authorized: true } },
+  { name: 'rejects a chain missing its intermediate CA', client: { ca: root.pem }, server: chain(viaIntermediate),
+    fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_UNKNOWN_CA' } },
+  // OpenSSL's purpose check for TLS finds this first (INVALID_PURPOSE); verify.ts says the same.
+  { name: 'rejects a chain through a certificate that is not a CA', client: { ca: root.pem }, server: chain(viaNotCa, notCa),
+    fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_CERT_INVALID' } },
+  { name: 'rejects a chain through an expired intermediate CA', client: { ca: root.pem }, server: chain(viaExpired, expiredIntermediate),
+    fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_CERT_EXPIRED' } },
+  { name: 'refuses to skip the host name check when no host is known', client: { ca: certs.ca.cert }, server: server(), host: null,
+    fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH' } },
+  { name: 'checks the host connected to with servername: false', client: { ca: certs.ca.cert, servername: false }, server: server(),
+    reports: { authorized: true } },
   { name: 'rejects a certificate for another host name', client: { ca: certs.ca.cert, servername: 'example.com' }, server: server(),
     fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH' } },
   { name: 'rejects an expired certificate', client: { ca: certs.ca.cert }, server: certs.expired, fails: { side: 'client', code: 'ERR_WIRESTACK_TLS_CERT_EXPIRED' } },
@@ -105,7 +134,8 @@ for (const [engine, engineOptions] of Object.entries(ENGINES)) {
     for (const testCase of CASES) {
       it(testCase.name, async () => {
         const [a, b] = duplexPair();
-        const c = wrap(a, tls.client({ ...engineOptions, ...testCase.client }), { role: 'client', remote: { host: testCase.host ?? 'localhost' } });
+        const remote = testCase.host === null ? {} : { host: testCase.host ?? 'localhost' };
+        const c = wrap(a, tls.client({ ...engineOptions, ...testCase.client }), { role: 'client', remote });
         const s = wrap(b, tls.server({ ...engineOptions, ...testCase.server }), { role: 'server' });
         if (testCase.fails) {
           const side = testCase.fails.side === 'client' ? c : s;

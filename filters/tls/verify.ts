@@ -87,7 +87,8 @@ export function verifyChain(chain: readonly forge.pki.Certificate[], anchors: re
     if (now > cert.validity.notAfter) {
       return verifyError('CERT_HAS_EXPIRED', `certificate "${commonName(cert)}" expired at ${cert.validity.notAfter.toISOString()}`);
     }
-    if (i > 0 && !isCa(cert)) return verifyError('INVALID_CA', `certificate "${commonName(cert)}" signs others but is not a CA`);
+    // OpenSSL's TLS purpose check reports an issuer that is no CA as INVALID_PURPOSE; so do we, for one code.
+    if (i > 0 && !isCa(cert)) return verifyError('INVALID_PURPOSE', `certificate "${commonName(cert)}" signs others but is not a CA`);
   }
   if (!hasPurpose(leaf, purpose)) {
     return verifyError('INVALID_PURPOSE', `the peer's certificate is not meant for ${purpose === 'serverAuth' ? 'a TLS server' : 'a TLS client'}`);
