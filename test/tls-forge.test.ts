@@ -199,6 +199,21 @@ describe('forge engine: close', () => {
 });
 
 describe('forge engine: failures', () => {
+  it('bounds what it keeps after the peer\'s close_notify when nothing pops the layer', async () => {
+    const { c, s } = pair(clientFilter, serverFilter);
+    await roundTrip(c, s);
+    const popped = c.pop();
+    expect(await s.receive()).toBe(null);
+    s.end();
+    await popped;
+    c.write(randomBytes(2 << 20));
+    const err = await new Promise<WirestackError>((resolve) => s.once('error', resolve));
+    expect(err.code).toBe('ERR_WIRESTACK_TLS');
+    expect(err.message).toMatch(/after its close_notify/);
+    c.destroy();
+  });
+
+
   it('names the alert of a node server that wants TLS 1.2', async () => {
     const { c, s } = pair(clientFilter, tls.server(certs.server));
     const err = await failureOf(c.secured);

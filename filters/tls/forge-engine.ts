@@ -29,6 +29,8 @@ const ALERT = 21;
 const MIN_TYPE = 20;
 const MAX_TYPE = 24;
 const MAX_RECORD = 16384 + 2048;
+// Most bytes kept after the peer's close_notify, waiting for pop().
+const MAX_TAIL = 1 << 20;
 // Plaintext per record forge makes (its tls.MaxFragment).
 const RECORD_PLAINTEXT = 16384 - 1024;
 // How long a failing session waits for its last records (an alert) to be taken by the transport.
@@ -185,6 +187,7 @@ class ForgeSession implements EngineSession {
   // Set when the peer's close_notify was processed; bytes after it are kept in #tail.
   #closeNotify = false;
   #tail: Buffer[] = [];
+  #tailBytes = 0;
   // Set once host.peerEnded() was called.
   #peerEndSaid = false;
 
@@ -243,7 +246,7 @@ class ForgeSession implements EngineSession {
   receive(chunk: Buffer): void {
     if (this.#dead || this.#failed) return;
     if (this.#closeNotify) {
-      this.#tail.push(chunk);
+      this.#keepTail(chunk);
       return;
     }
     this.#inbox.push(chunk);
@@ -284,6 +287,7 @@ class ForgeSession implements EngineSession {
   unwrap(): Promise<Buffer[]> {
     const tail = this.#tail;
     this.#tail = [];
+    this.#tailBytes = 0;
     return Promise.resolve(tail);
   }
 
@@ -327,13 +331,27 @@ class ForgeSession implements EngineSession {
   }
 
   #onCloseNotify(): void {
-    if (this.#inboxBytes > 0) this.#tail.push(...this.#inbox);
+    const rest = this.#inbox;
     this.#inbox = [];
     this.#inboxBytes = 0;
+    for (const chunk of rest) this.#keepTail(chunk);
+    if (this.#failed) return;
     if (!this.#peerEndSaid) {
       this.#peerEndSaid = true;
       this.#host.peerEnded('close_notify');
     }
+  }
+
+  // Bytes after the peer's close_notify belong to the stream below (for
+  // pop()); nothing reads them until then, so they are bounded.
+  #keepTail(chunk: Buffer): void {
+    this.#tailBytes += chunk.length;
+    if (this.#tailBytes > MAX_TAIL) {
+      this.#fail(new WirestackError('ERR_WIRESTACK_TLS',
+        `tls: the peer sent more than ${MAX_TAIL} bytes after its close_notify, and nothing removed the TLS layer to read them`, { layer: 'tls' }));
+      return;
+    }
+    this.#tail.push(chunk);
   }
 
   #onConnected(): void {
