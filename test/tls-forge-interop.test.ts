@@ -57,6 +57,17 @@ describe('interop: forge ↔ node engine', () => {
     await close();
   });
 
+  it('a forge client sends SNI (the node server picks its certificate by it)', async () => {
+    const other = makeCertificates({ names: ['other.test'] });
+    const seen: string[] = [];
+    const server = tls.server({ ...legacy, ...certs.server, sni: (name) => { seen.push(name); return name === 'other.test' ? other.server : undefined; } });
+    const { c, close } = await tcpPair(tls.client({ ...forge, ca: [certs.ca.cert, other.ca.cert], servername: 'other.test' }), server);
+    expect((await c.secured).peerCertificate!.subjectAltNames).toEqual(['DNS:other.test']);
+    expect(seen).toEqual(['other.test']);
+    c.destroy();
+    await close();
+  });
+
   it('forge client capped at TLS 1.0, node server (OpenSSL sends empty CBC records)', async () => {
     const { c, s, close } = await tcpPair(tls.client({ ...forge, maxVersion: 'TLSv1', ca: certs.ca.cert }),
       tls.server({ ...legacy, ...certs.server }));

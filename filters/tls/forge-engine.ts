@@ -191,7 +191,7 @@ class ForgeSession implements EngineSession {
   // Set once host.peerEnded() was called.
   #peerEndSaid = false;
 
-  constructor(prepared: Prepared, config: EngineConfig, _params: SessionParams, host: EngineHost) {
+  constructor(prepared: Prepared, config: EngineConfig, params: SessionParams, host: EngineHost) {
     this.#host = host;
     this.#config = config;
     this.#prepared = prepared;
@@ -199,6 +199,8 @@ class ForgeSession implements EngineSession {
     this.#conn = forge.tls.createConnection({
       server,
       cipherSuites: prepared.suites,
+      // The SNI name a client sends (forge's name for it).
+      ...(params.servername === undefined ? {} : { virtualHost: params.servername }),
       // An empty store: forge's own chain check is bypassed by `verify`, which
       // computes the verdict with verify.ts and lets the filter decide (engine rule 5).
       caStore: [],
