@@ -9,8 +9,11 @@ import { Random, fault, makeCertificates } from '../lib/testing/index.js';
 import { sha256, sleep, whenClosed } from './helpers.js';
 
 const certs = makeCertificates();
-const tlsServer = (extra: object = {}): Filter => tls.server({ ...certs.server, ...extra });
-const tlsClient = (extra: object = {}): Filter => tls.client({ ca: certs.ca.cert, ...extra });
+// Options per TLS engine; forge speaks TLS 1.0 and 1.1 only.
+const ENGINES = { node: {}, forge: { engine: 'forge', minVersion: 'TLSv1' } } as const;
+type Engine = keyof typeof ENGINES;
+const tlsServer = (extra: object = {}, engine: Engine = 'node'): Filter => tls.server({ ...certs.server, ...ENGINES[engine], ...extra });
+const tlsClient = (extra: object = {}, engine: Engine = 'node'): Filter => tls.client({ ca: certs.ca.cert, ...ENGINES[engine], ...extra });
 
 // A wirestack listener whose accepted connections are handed out one by one.
 async function server(filters: Filter[], onConnection: (conn: Connection) => void | Promise<void> = () => {}) {
@@ -148,10 +151,10 @@ describe('faults on plain TCP', () => {
   });
 });
 
-describe('TLS faults on real sockets', () => {
+for (const engine of Object.keys(ENGINES) as Engine[]) describe(`TLS faults on real sockets (${engine} engine)`, () => {
   it('reset mid-handshake: the client fails with ERR_WIRESTACK_TRANSPORT and closes', async () => {
     const peer = await rawServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
-    const client = await connect({ host: '127.0.0.1', port: peer.port }, [tlsClient({ servername: 'localhost' })]);
+    const client = await connect({ host: '127.0.0.1', port: peer.port }, [tlsClient({ servername: 'localhost' }, engine)]);
     const err = await client.secured.catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_WIRESTACK_TRANSPORT' });
     await whenClosed(client);
@@ -161,7 +164,7 @@ describe('TLS faults on real sockets', () => {
 
   it('a server that never answers the ClientHello: the handshake timeout fires and the socket closes', async () => {
     const peer = await rawServer((socket) => socket.resume());
-    const client = await connect({ host: '127.0.0.1', port: peer.port }, [tlsClient({ servername: 'localhost', handshakeTimeout: 300 })]);
+    const client = await connect({ host: '127.0.0.1', port: peer.port }, [tlsClient({ servername: 'localhost', handshakeTimeout: 300 }, engine)]);
     expect(await client.secured.catch((e: unknown) => e)).toMatchObject({ code: 'ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT' });
     await whenClosed(client);
     // The peer sees the socket go away.
@@ -171,7 +174,7 @@ describe('TLS faults on real sockets', () => {
   });
 
   it('a client that connects and never says anything: the server times out and closes the socket', async () => {
-    const s = await server([tlsServer({ handshakeTimeout: 300 })]);
+    const s = await server([tlsServer({ handshakeTimeout: 300 }, engine)]);
     const socket = net.connect({ host: '127.0.0.1', port: s.port });
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('close', resolve));
@@ -180,14 +183,14 @@ describe('TLS faults on real sockets', () => {
   });
 
   it('truncation without close_notify: the reader gets ERR_WIRESTACK_TLS_TRUNCATED, not a clean end', async () => {
-    const s = await server([tlsServer()], async (conn) => {
+    const s = await server([tlsServer({}, engine)], async (conn) => {
       await conn.receiveExactly(5);
       await conn.send('partial answer');
       // Let the record reach the socket, then a FIN under TLS: no close_notify.
       await sleep(50);
       conn.raw.stream.end();
     });
-    const client = await connect({ host: '127.0.0.1', port: s.port }, [tlsClient({ servername: 'localhost' })]);
+    const client = await connect({ host: '127.0.0.1', port: s.port }, [tlsClient({ servername: 'localhost' }, engine)]);
     await client.send('hello');
     const chunks: Buffer[] = [];
     const err = await (async () => {
@@ -199,7 +202,7 @@ describe('TLS faults on real sockets', () => {
   });
 
   it('bytes that are not TLS where a ClientHello should be: ERR_WIRESTACK_TLS_HANDSHAKE, socket closed', async () => {
-    const s = await server([tlsServer()]);
+    const s = await server([tlsServer({}, engine)]);
     const socket = net.connect({ host: '127.0.0.1', port: s.port });
     socket.on('error', () => {});
     socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
@@ -210,10 +213,10 @@ describe('TLS faults on real sockets', () => {
   });
 
   it('a decompression bomb through tls → deflate: ERR_WIRESTACK_INFLATE_LIMIT, memory not spent', async () => {
-    const s = await server([tlsServer(), deflate({ maxInflatedBytes: 1 << 20 })], async (conn) => void (await readAll(conn).catch(() => null)));
+    const s = await server([tlsServer({}, engine), deflate({ maxInflatedBytes: 1 << 20 })], async (conn) => void (await readAll(conn).catch(() => null)));
     // 256 MiB of zeros deflate to about 256 KiB; the attacker sends that raw under TLS.
     const bomb = zlib.deflateRawSync(Buffer.alloc(256 << 20), { level: 9 });
-    const attacker = await connect({ host: '127.0.0.1', port: s.port }, [tlsClient({ servername: 'localhost' })]);
+    const attacker = await connect({ host: '127.0.0.1', port: s.port }, [tlsClient({ servername: 'localhost' }, engine)]);
     const rssBefore = process.memoryUsage().rss;
     await attacker.send(bomb).catch(() => undefined);
     await whenClosed(attacker);
