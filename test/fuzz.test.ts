@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MUTATIONS, mutate, splitRecords } from '../scripts/fuzz/mutate.js';
 import { availableEngines, fuzz, makeTargets } from '../scripts/fuzz/tls-fuzzer.js';
+import { Layer, identity } from '../lib/index.js';
 import { Random } from '../lib/testing/index.js';
 
 const SLICE = 500;
@@ -26,6 +27,21 @@ describe('TLS mutation fuzzer', () => {
       expect(once.equals(stream), `${name} left the stream unchanged`).toBe(false);
     }
     expect(mutate(stream, new Random(3)).chunks.length).toBeGreaterThan(0);
+  });
+
+  it('the leak check catches a layer that leaves a timer behind', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const leaky = { name: 'leaky', attach: (lower: Layer['lower']) => {
+      timers.push(setInterval(() => {}, 60_000));
+      return new Layer(lower, { name: 'leaky' });
+    } };
+    const target = { name: 'leaky', engine: 'none', role: 'client' as const, filter: leaky, peer: identity(), peerBytes: Buffer.from([23, 3, 3, 0, 1, 0]) };
+    try {
+      const reports = await fuzz([target], 10, 1);
+      expect(reports.get('leaky')!.failures.join('\n')).toMatch(/left behind Timeout/);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
   });
 
   it(`${SLICE} mutated transcripts end in a coded error or a clean close, nothing left behind`, async () => {
