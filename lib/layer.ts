@@ -253,6 +253,15 @@ export class Layer extends Duplex {
     this.resumeSource();
   }
 
+  /**
+   * Destroys the layer, and with it the whole stack. An error given here is
+   * coded first, so `errored`, the `'error'` event and rejected promises all
+   * carry the same `WirestackError`.
+   */
+  override destroy(error?: Error): this {
+    return super.destroy(error ? toWirestackError(error, this.name) : error);
+  }
+
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const error = err ? toWirestackError(err, this.name) : null;
     this.#awaitingDrain = null;
