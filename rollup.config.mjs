@@ -1,8 +1,10 @@
-// Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts.
+// Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts,
+// and the `wirestack` command as one executable ES module.
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { builtinModules } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const external = [
@@ -11,6 +13,14 @@ const external = [
   ...Object.keys(pkg.dependencies ?? {}),
 ];
 const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
+
+// `npm install` links the bin without making it executable when it is not already.
+const executable = () => ({
+  name: 'executable',
+  writeBundle(options, bundle) {
+    for (const file of Object.keys(bundle)) if (file.endsWith('.js')) chmodSync(join(options.dir, file), 0o755);
+  },
+});
 
 export default [
   {
@@ -33,5 +43,11 @@ export default [
     external,
     plugins: [dts({ tsconfig: './tsconfig.build.json' })],
     output: { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+  },
+  {
+    input: { wirestack: 'bin/wirestack.ts' },
+    external,
+    plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/bin' }), executable()],
+    output: { dir: 'dist/bin', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
   },
 ];
