@@ -18,7 +18,7 @@ const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
 const executable = () => ({
   name: 'executable',
   writeBundle(options, bundle) {
-    for (const file of Object.keys(bundle)) if (file.endsWith('.js')) chmodSync(join(options.dir, file), 0o755);
+    for (const file of Object.keys(bundle)) if (bundle[file].isEntry) chmodSync(join(options.dir, file), 0o755);
   },
 });
 
@@ -48,6 +48,6 @@ export default [
     input: { wirestack: 'bin/wirestack.ts' },
     external,
     plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/bin' }), executable()],
-    output: { dir: 'dist/bin', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
+    output: { dir: 'dist/bin', format: 'es', sourcemap: true, banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''), chunkFileNames: 'chunks/[name]-[hash].js' },
   },
 ];

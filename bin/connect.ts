@@ -50,7 +50,7 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
   }
   if (args.positionals.length > 1) throw usage(`unexpected argument "${args.positionals[1]}"`);
   const { host, port } = parseHostPort(args.positionals[0], false);
-  const { filters } = stackFromFlags(args, 'client');
+  const { filters } = await stackFromFlags(args, 'client');
   const quiet = has(args, 'quiet');
   const conn = await connect({ host: host!, port }, filters);
   if (has(args, 'tls')) {

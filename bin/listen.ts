@@ -71,7 +71,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   // Standard input and output can serve only one connection.
   const once = mode === 'stdio' || has(args, 'once');
   const quiet = has(args, 'quiet');
-  const { filters, names, selfSigned } = stackFromFlags(args, 'server');
+  const { filters, names, selfSigned } = await stackFromFlags(args, 'server');
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(`wirestack: ${line}\n`);
   };
@@ -139,11 +139,9 @@ async function execute(conn: Connection, command: string, peer: string): Promise
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, WIRESTACK_REMOTE_ADDR: conn.remote.host ?? '', WIRESTACK_REMOTE_PORT: String(conn.remote.port ?? '') },
   });
-  // A child that exits without reading all of its input is its own business, not a crash.
-  child.stdin.on('error', () => {});
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   try {
-    await relay(conn, child.stdout, child.stdin, { endOutput: true, onPeerEnd: 'drain' });
+    await relay(conn, child.stdout, child.stdin, { endOutput: true, onPeerEnd: 'drain', onOutputGone: 'discard' });
   } catch (err) {
     child.kill();
     throw err;

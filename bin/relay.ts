@@ -25,6 +25,12 @@ export interface RelayOptions {
    * (for a child process, whose last words should still reach the peer).
    */
   onPeerEnd?: 'close' | 'drain';
+  /**
+   * When the output's reader goes away (EPIPE: `… | head`): `'stop'` ends
+   * the relay quietly, as a Unix filter would; `'discard'` drops what still
+   * comes (a child that stopped reading may still have words for the peer).
+   */
+  onOutputGone?: 'stop' | 'discard';
 }
 
 /**
@@ -33,7 +39,7 @@ export interface RelayOptions {
  * the connection's coded error otherwise.
  */
 export function relay(conn: Connection, input: RelayInput, output: RelayOutput, options: RelayOptions = {}): Promise<void> {
-  const { progress, endOutput = false, onPeerEnd = 'close' } = options;
+  const { progress, endOutput = false, onPeerEnd = 'close', onOutputGone = 'stop' } = options;
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const settle = (err: unknown): void => {
@@ -71,15 +77,30 @@ export function relay(conn: Connection, input: RelayInput, output: RelayOutput, 
     input.on('error', onInputError);
 
     // ── connection → output ──
+    let outputGone = false;
     conn.on('data', (chunk: Buffer) => {
       progress?.addReceived(chunk.length);
+      if (outputGone) return;
       if (!output.write(chunk)) {
         conn.pause();
         output.once('drain', () => conn.resume());
       }
     });
+    output.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') {
+        conn.destroy();
+        settle(err);
+        return;
+      }
+      outputGone = true;
+      conn.resume();
+      if (onOutputGone === 'stop') {
+        conn.destroy();
+        settle(null);
+      }
+    });
     conn.once('end', () => {
-      if (endOutput) output.end();
+      if (endOutput && !outputGone) output.end();
       if (onPeerEnd === 'close') {
         stopInput();
         conn.close().then(() => settle(null), settle);

@@ -7,7 +7,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Filter } from '../lib/filter.js';
-import { makeCertificates } from '../lib/testing/certificates.js';
 import { deflate } from '../filters/deflate.js';
 import { log, type LogFormat } from '../filters/log/index.js';
 import { tls, type TlsClientOptions, type TlsServerOptions } from '../filters/tls/index.js';
@@ -51,7 +50,7 @@ export interface FlagStack {
 }
 
 /** Builds the stack of `args` for a client (`connect`) or a server (`listen`). */
-export function stackFromFlags(args: ParsedArgs, role: 'client' | 'server'): FlagStack {
+export async function stackFromFlags(args: ParsedArgs, role: 'client' | 'server'): Promise<FlagStack> {
   const tlsFlags = role === 'client' ? CLIENT_TLS_FLAGS : SERVER_TLS_FLAGS;
   const wantsTls = has(args, 'tls');
   for (const spec of tlsFlags) {
@@ -60,7 +59,7 @@ export function stackFromFlags(args: ParsedArgs, role: 'client' | 'server'): Fla
   let selfSigned: string | undefined;
   let tlsFilter: Filter | undefined;
   if (wantsTls) {
-    const built = role === 'client' ? tls.client(clientOptions(args)) : serverTls(args);
+    const built = role === 'client' ? tls.client(clientOptions(args)) : await serverTls(args);
     tlsFilter = 'filter' in built ? built.filter : built;
     if ('fingerprint' in built) selfSigned = built.fingerprint;
   }
@@ -102,10 +101,12 @@ function clientOptions(args: ParsedArgs): TlsClientOptions {
   return options;
 }
 
-function serverTls(args: ParsedArgs): { filter: Filter; fingerprint?: string } {
+async function serverTls(args: ParsedArgs): Promise<{ filter: Filter; fingerprint?: string }> {
   const options: TlsServerOptions = common(args);
   if (has(args, 'self-signed')) {
     if (has(args, 'cert') || has(args, 'key')) throw usage('give either --self-signed or --cert and --key, not both');
+    // Loaded only here: certificate making pulls in node-forge, which every other run can do without.
+    const { makeCertificates } = await import('../lib/testing/certificates.js');
     const { server } = makeCertificates();
     const filter = tls.server({ ...options, cert: server.cert, key: server.key });
     return { filter, fingerprint: new X509Certificate(server.cert).fingerprint256 };

@@ -4,7 +4,6 @@
  * into one line on stderr and an exit status.
  */
 import { runConnect } from './connect.js';
-import { runDemo } from './demo.js';
 import { runListen } from './listen.js';
 import { usage } from './args.js';
 import { exitStatus, failureLine, EXIT_FAILURE, EXIT_USAGE } from './report.js';
@@ -12,7 +11,8 @@ import { exitStatus, failureLine, EXIT_FAILURE, EXIT_USAGE } from './report.js';
 const COMMANDS: Partial<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   connect: runConnect,
   listen: runListen,
-  demo: runDemo,
+  // Loaded when asked for: the demo makes certificates with node-forge, which the other commands rarely need.
+  demo: async (argv) => (await import('./demo.js')).runDemo(argv),
 };
 
 const HELP = `Usage: wirestack COMMAND [flags]

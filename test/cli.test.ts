@@ -303,6 +303,18 @@ describe('connect against listen', () => {
     }
   });
 
+  it('a reader that goes away (… | head): exit 0 quietly, and the server\'s child is stopped', async () => {
+    const listener = await startListen(['--exec', 'yes', '--once', '-q']);
+    const client = start(['connect', `127.0.0.1:${listener.port}`, '-q']);
+    await stdoutHas(client, 'y\ny\n');
+    client.child.stdout.destroy();   // the next write of the client fails with EPIPE
+    expect(await client.done).toBe(0);
+    expect(client.stderr()).toBe('');
+    // The server sees the connection go and stops `yes` instead of feeding it forever.
+    expect(await listener.done).toBe(1);
+    expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_(TRANSPORT|PREMATURE_CLOSE): /m);
+  });
+
   it('a peer that resets the connection: exit 1 with one coded line', async () => {
     const server = createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
