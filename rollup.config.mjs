@@ -1,5 +1,5 @@
 // Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts,
-// and the `wirestack` command as one executable ES module.
+// and the `wirestack` command as an executable ES module (dist/bin/wirestack.js).
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { builtinModules } from 'node:module';
@@ -38,11 +38,16 @@ export default [
       entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs',
     },
   },
+  // Declarations twice: .d.ts for import, .d.cts for require, so TypeScript
+  // gives each kind of consumer declarations of its own module kind.
   {
     input: entries,
     external,
     plugins: [dts({ tsconfig: './tsconfig.build.json' })],
-    output: { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+    output: [
+      { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+      { dir: 'dist/types', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: 'chunks/[name]-[hash].d.cts' },
+    ],
   },
   {
     input: { wirestack: 'bin/wirestack.ts' },
