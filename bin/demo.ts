@@ -6,6 +6,7 @@
  * bytes each layer moved.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { connect } from '../lib/connect.js';
 import type { Connection } from '../lib/connection.js';
 import { WirestackError } from '../lib/errors.js';
@@ -88,8 +89,13 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     ]);
 
     section('1. Handshake');
+    // TLS 1.3 servers send session tickets just after the handshake; waiting
+    // for the first keeps them in this part of the log, where they belong.
+    const ticket = once(conn, 'session', { signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
     const info = await conn.secured;
+    const ticketed = await ticket;
     showLog();
+    if (ticketed) out('    (the last records in are TLS 1.3 session tickets: a later connection may resume with one)');
     out();
     const peer = info.peerCertificate;
     table([
@@ -102,14 +108,14 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
       ['verified', info.authorized ? 'yes: chain to the in-memory CA, and the name "localhost"' : `NO: ${info.authorizationError}`],
     ]);
 
-    section('2. Messages, echoed');
+    section('2. Messages, echoed (> sent, < received; the log above TLS shows them compressed)');
     for (const message of MESSAGES) {
       const sent = Buffer.from(message);
+      out(`  > ${message}`);
       await conn.send(sent);
       const echoed = await conn.receiveExactly(sent.length);
-      out(`  > ${message}`);
-      out(`  < ${echoed.toString()}${echoed.equals(sent) ? '' : '   ✗ DIFFERENT'}`);
       showLog();
+      out(`  < ${echoed.toString()}${echoed.equals(sent) ? '' : '   ✗ DIFFERENT'}`);
       if (!echoed.equals(sent)) throw mismatch('a message');
     }
 
