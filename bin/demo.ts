@@ -138,7 +138,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     ]);
     if (sentHash !== receivedHash) throw mismatch('the 1 MiB payload');
 
-    section('4. Close: close_notify, then FIN; the server answers in kind');
+    section("4. Close: deflate's last block, TLS close_notify, then FIN; the server answers in kind");
     await conn.close();
     const rest = await conn.receive();
     showLog();
