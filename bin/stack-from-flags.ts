@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Filter } from '../lib/filter.js';
 import { deflate } from '../filters/deflate.js';
 import { log, type LogFormat } from '../filters/log/index.js';
-import { tls, type TlsClientOptions, type TlsServerOptions } from '../filters/tls/index.js';
+import { tls, type TlsClientOptions, type TlsServerOptions, type TlsVersion } from '../filters/tls/index.js';
 import { has, usage, valueOf, type FlagSpec, type ParsedArgs } from './args.js';
 
 /** The flags that add a layer; their order on the command line is the stack's. */
@@ -20,6 +20,15 @@ export const LAYER_FLAGS: readonly FlagSpec[] = [
   { name: 'deflate', value: 'none', help: 'add a compression layer (the peer needs one too)' },
 ];
 
+// Protocol tuning both commands take.
+const TUNING_FLAGS: readonly FlagSpec[] = [
+  { name: 'tls-engine', value: 'required', placeholder: 'node|forge', choices: ['node', 'forge'],
+    help: 'TLS implementation: node (OpenSSL, default) or forge (JavaScript; TLS 1.0/1.1 only, implies --tls-min TLSv1)' },
+  { name: 'tls-min', value: 'required', placeholder: 'VERSION', choices: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+    help: 'lowest TLS version accepted (default TLSv1.2)' },
+  { name: 'ciphers', value: 'required', placeholder: 'LIST', help: 'OpenSSL cipher list for TLS 1.2 and below' },
+];
+
 /** TLS options of `connect`. */
 export const CLIENT_TLS_FLAGS: readonly FlagSpec[] = [
   { name: 'servername', value: 'required', placeholder: 'NAME', help: 'server name to send (SNI) and to verify (default: HOST)' },
@@ -28,7 +37,7 @@ export const CLIENT_TLS_FLAGS: readonly FlagSpec[] = [
   { name: 'key', value: 'required', placeholder: 'FILE', help: 'private key of --cert (PEM)' },
   { name: 'insecure', value: 'none', help: 'do not verify the server certificate (testing only)' },
   { name: 'alpn', value: 'required', placeholder: 'a,b', help: 'ALPN protocols to offer, most preferred first' },
-  { name: 'tls-engine', value: 'required', placeholder: 'node|forge', choices: ['node', 'forge'], help: 'TLS implementation (default node: OpenSSL)' },
+  ...TUNING_FLAGS,
 ];
 
 /** TLS options of `listen`. */
@@ -37,7 +46,7 @@ export const SERVER_TLS_FLAGS: readonly FlagSpec[] = [
   { name: 'key', value: 'required', placeholder: 'FILE', help: 'private key of --cert (PEM)' },
   { name: 'self-signed', value: 'none', help: 'make a throwaway certificate for localhost (clients need --insecure)' },
   { name: 'alpn', value: 'required', placeholder: 'a,b', help: 'ALPN protocols to accept, most preferred first' },
-  { name: 'tls-engine', value: 'required', placeholder: 'node|forge', choices: ['node', 'forge'], help: 'TLS implementation (default node: OpenSSL)' },
+  ...TUNING_FLAGS,
 ];
 
 /** The stack a command line describes. */
@@ -125,16 +134,26 @@ function identity(args: ParsedArgs): { cert?: string; key?: string } {
   return { cert: readPem(cert, 'cert'), key: readPem(key, 'key') };
 }
 
-function common(args: ParsedArgs): { alpn?: string[]; engine?: 'node' | 'forge' } {
-  const options: { alpn?: string[]; engine?: 'node' | 'forge' } = {};
+// Options both roles take.
+type CommonTlsOptions = Pick<TlsClientOptions, 'alpn' | 'engine' | 'minVersion' | 'ciphers'>;
+
+function common(args: ParsedArgs): CommonTlsOptions {
+  const options: CommonTlsOptions = {};
   const alpn = valueOf(args, 'alpn');
   if (alpn !== undefined) {
     const protocols = alpn.split(',').map((p) => p.trim());
     if (protocols.some((p) => p === '')) throw usage(`--alpn: empty protocol name in "${alpn}"`);
     options.alpn = protocols;
   }
-  const engine = valueOf(args, 'tls-engine');
-  if (engine !== undefined) options.engine = engine as 'node' | 'forge';
+  const engine = valueOf(args, 'tls-engine') as 'node' | 'forge' | undefined;
+  if (engine !== undefined) options.engine = engine;
+  const min = valueOf(args, 'tls-min') as TlsVersion | undefined;
+  // Forge speaks only TLS 1.0 and 1.1: naming it on the command line is the
+  // consent the filter asks for before going below its TLS 1.2 default.
+  if (min !== undefined) options.minVersion = min;
+  else if (engine === 'forge') options.minVersion = 'TLSv1';
+  const ciphers = valueOf(args, 'ciphers');
+  if (ciphers !== undefined) options.ciphers = ciphers;
   return options;
 }
 

@@ -111,7 +111,7 @@ describe('help and bad input', () => {
       run(['connect', '--help']), run(['listen', '--help']), run(['demo', '--help']), run(['--help'])]);
     for (const r of [connect, listen, demo, top]) expect(r.code).toBe(0);
     for (const flag of ['--log[=summary|hex|text]', '--tls', '--deflate', '--servername NAME', '--ca FILE', '--cert FILE',
-      '--key FILE', '--insecure', '--alpn a,b', '--tls-engine node|forge']) expect(connect.stdout.toString()).toContain(flag);
+      '--key FILE', '--insecure', '--alpn a,b', '--tls-engine node|forge', '--tls-min VERSION', '--ciphers LIST']) expect(connect.stdout.toString()).toContain(flag);
     for (const flag of ['--self-signed', '--echo', '--exec CMD', '--once', '--cert FILE']) expect(listen.stdout.toString()).toContain(flag);
     for (const r of [connect, listen, demo, top]) expect(r.stdout.toString()).toMatch(/Examples?:\n {2}\S/);
   });
@@ -187,6 +187,23 @@ describe('connect against openssl s_server', () => {
     } finally {
       server.kill();
       client.child.kill();
+    }
+  });
+
+  it('--ciphers and --tls-min reach the TLS filter: a TLS 1.2 server, a chosen cipher, then a refusal', async () => {
+    const { server, port } = await startServer(['-tls1_2', '-naccept', '2', '-cert', file('server.pem'), '-key', file('server.key')]);
+    try {
+      const chosen = await run(['connect', `localhost:${port}`, '--tls', '--ca', file('ca.pem'), '--ciphers', 'ECDHE-RSA-AES128-GCM-SHA256']);
+      expect(chosen.code).toBe(0);
+      expect(chosen.stderr).toContain(', TLSv1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, CN=localhost, verified');
+      const refused = await run(['connect', `localhost:${port}`, '--tls', '--ca', file('ca.pem'), '--tls-min', 'TLSv1.3']);
+      expect(refused.code).toBe(1);
+      expect(lines(refused.stderr)).toEqual([
+        'wirestack connect: ERR_WIRESTACK_TLS_ALERT: tls: the peer sent a fatal "protocol_version" alert '
+        + '(try: no TLS version in common: see --tls-min (and --tls-engine))',
+      ]);
+    } finally {
+      server.kill();
     }
   });
 
