@@ -190,6 +190,26 @@ describe('connect against openssl s_server', () => {
     }
   });
 
+  it('--tls-engine forge (TLS 1.0, which naming forge implies): bytes both ways and a clean close', async () => {
+    const { server, out, port } = await startServer(['-tls1', '-cipher', 'AES128-SHA:@SECLEVEL=0',
+      '-cert', file('server.pem'), '-key', file('server.key')]);
+    const client = start(['connect', `localhost:${port}`, '--tls', '--tls-engine', 'forge', '--ca', file('ca.pem')]);
+    try {
+      client.child.stdin.write('hello from forge\n');
+      await out.until('hello from forge', 'the client bytes');
+      server.stdin.write('hello from openssl\n');
+      await stdoutHas(client, 'hello from openssl\n');
+      client.child.stdin.end();
+      expect(await client.done).toBe(0);
+      expect(await exited(server)).toBe(0);
+      expect(client.stdout().toString()).toBe('hello from openssl\n');
+      expect(client.stderr()).toMatch(/connected to localhost:\d+, TLSv1, TLS_RSA_WITH_AES_128_CBC_SHA, CN=localhost, verified\n$/);
+    } finally {
+      server.kill();
+      client.child.kill();
+    }
+  });
+
   it('--ciphers and --tls-min reach the TLS filter: a TLS 1.2 server, a chosen cipher, then a refusal', async () => {
     const { server, port } = await startServer(['-tls1_2', '-naccept', '2', '-cert', file('server.pem'), '-key', file('server.key')]);
     try {
@@ -264,6 +284,18 @@ describe('connect against listen', () => {
     expect(listener.stderr()).toMatch(/^over-tls \+[\d.]+ms in \d+ bytes\n {2}00000000: /m);
     // stderr is a pipe here, never a terminal: no progress line.
     expect(client.stderr).not.toContain('↑');
+  });
+
+  it('forge at both ends, under deflate: 1 MiB echoed and checked by SHA-256', async () => {
+    const listener = await startListen(['--tls', '--tls-engine', 'forge', '--cert', file('server.pem'), '--key', file('server.key'),
+      '--deflate', '--echo', '--once']);
+    const payload = randomBytes(1024 * 1024);
+    const client = await run(['connect', `localhost:${listener.port}`, '--tls', '--tls-engine', 'forge', '--ca', file('ca.pem'),
+      '--deflate'], payload);
+    expect(client.code).toBe(0);
+    expect(await listener.done).toBe(0);
+    expect(sha256(client.stdout)).toBe(sha256(payload));
+    expect(client.stderr).toMatch(/, TLSv1, TLS_RSA_WITH_AES_\d+_CBC_SHA, CN=localhost, verified/);
   });
 
   it('--self-signed: refused without trust (exit 1, try --ca), accepted with --insecure', async () => {
