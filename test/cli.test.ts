@@ -263,10 +263,10 @@ describe('listen against openssl s_client', () => {
 });
 
 describe('connect against listen', () => {
-  it('every filter flag, in stack order: 3 MiB echoed through log → tls → log → deflate, checked by SHA-256', async () => {
+  it('every filter flag, in stack order: 2 MiB echoed through log → tls → log → deflate, checked by SHA-256', async () => {
     const listener = await startListen(['--log', '--tls', '--cert', file('server.pem'), '--key', file('server.key'),
       '--alpn', 'wirestack/1,other', '--tls-engine', 'node', '--log=hex', '--deflate', '--echo', '--once']);
-    const payload = randomBytes(3 * 1024 * 1024);
+    const payload = randomBytes(2 * 1024 * 1024);
     const client = await run(['connect', `localhost:${listener.port}`, '--log=summary', '--tls', '--ca', file('ca.pem'),
       '--servername', 'localhost', '--cert', file('client.pem'), '--key', file('client.key'), '--alpn', 'wirestack/1',
       '--tls-engine', 'node', '--log=text', '--deflate'], payload);
@@ -286,10 +286,10 @@ describe('connect against listen', () => {
     expect(client.stderr).not.toContain('↑');
   });
 
-  it('forge at both ends, under deflate: 1 MiB echoed and checked by SHA-256', async () => {
+  it('forge at both ends, under deflate: 512 KiB echoed and checked by SHA-256', async () => {
     const listener = await startListen(['--tls', '--tls-engine', 'forge', '--cert', file('server.pem'), '--key', file('server.key'),
       '--deflate', '--echo', '--once']);
-    const payload = randomBytes(1024 * 1024);
+    const payload = randomBytes(512 * 1024);
     const client = await run(['connect', `localhost:${listener.port}`, '--tls', '--tls-engine', 'forge', '--ca', file('ca.pem'),
       '--deflate'], payload);
     expect(client.code).toBe(0);
