@@ -99,13 +99,12 @@ export function relay(conn: Connection, input: RelayInput, output: RelayOutput, 
         settle(null);
       }
     });
+    // With 'drain', the input's own end closes our side later, and 'close' settles.
     conn.once('end', () => {
       if (endOutput && !outputGone) output.end();
       if (onPeerEnd === 'close') {
         stopInput();
         conn.close().then(() => settle(null), settle);
-      } else {
-        // The input's end closes our side; 'close' then settles.
       }
     });
     conn.on('error', settle);
