@@ -113,8 +113,9 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   });
   const address = listener.address();
   const where = 'path' in address ? address.path : formatHostPort(address.host, address.port);
-  process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
+  // The certificate line comes first: whoever waits for "listening on" has seen it then.
   if (selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${selfSigned}`);
+  process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
   return finished;
 }
 

@@ -325,9 +325,11 @@ export class Layer extends Duplex {
   #onLowerClose = (): void => {
     if (this.destroyed || this.#released) return;
     // The stream below went away before it had delivered its end: nothing
-    // more can be read or written, so the layers above go too.
+    // more can be read or written, so the layers above go too, and the
+    // application learns that the stream did not end cleanly.
     if (!this.#lowerEnded) {
-      this.destroy();
+      this.destroy(new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
+        `${this.name}: the stream below closed before it ended`, { layer: layerName(this.#lower) }));
       return;
     }
     // It ended cleanly; a write still waiting for room will never get it.
