@@ -51,7 +51,7 @@ export const identityGroup: Group = {
     const bare = await netAcceptor();
     try {
       const bareSample = async (): Promise<number> => {
-        const [client, server] = await Promise.all([netConnect(bare.port), bare.next()]);
+        const [client, server] = await Promise.all([netConnect(bare.port, HWM), bare.next()]);
         const seconds = await bulk(client, server, bytes, WRITE_SIZE);
         await destroyAll(client, server);
         return seconds;
@@ -74,7 +74,7 @@ export const identityGroup: Group = {
             bare: bareSample,
             wirestack: wirestackSample(server, 1, bytes),
           }, opts.samples);
-          rows.push(throughputRow('identity', '1 identity layer, plaintext bulk (vs bare socket)', bytes, m.bare, m.wirestack, 0.95, note('baseline: net.Socket to net.Socket')));
+          rows.push(throughputRow('identity', '1 identity layer, plaintext bulk (vs bare socket)', bytes, m.bare, m.wirestack, 0.95, note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection')));
         } finally {
           await server.close();
         }
@@ -89,7 +89,7 @@ export const identityGroup: Group = {
             compose: chainSample(5, composeLayer),
             duplexify: chainSample(5, duplexifyLayer),
           }, opts.samples);
-          rows.push(throughputRow('identity', '5 identity layers (vs bare socket)', bytes, m.bare, m.wirestack, 0.85, note('baseline: net.Socket to net.Socket')));
+          rows.push(throughputRow('identity', '5 identity layers (vs bare socket)', bytes, m.bare, m.wirestack, 0.85, note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection')));
           rows.push(throughputRow('identity', '5 identity layers (vs stream.compose chain)', bytes, m.compose, m.wirestack, 1.0,
             note('baseline: each layer compose(PassThrough, lower, PassThrough), 64 KiB high-water marks; target: above it')));
           rows.push(throughputRow('identity', '5 identity layers (vs duplexify chain)', bytes, m.duplexify, m.wirestack, 1.0,

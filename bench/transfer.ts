@@ -103,10 +103,17 @@ export async function wirestackAcceptor(filters: Filter | readonly Filter[]): Pr
   };
 }
 
-/** A bare TCP client socket on 127.0.0.1, connected. */
-export function netConnect(port: number): Promise<net.Socket> {
+/**
+ * A bare TCP client socket on 127.0.0.1, connected. `writableHighWaterMark`
+ * lets a bare-socket baseline buffer as much as the wirestack connection it
+ * is compared with (64 KiB), so that rows compare mechanisms, not buffer sizes.
+ */
+export function netConnect(port: number, writableHighWaterMark?: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
+    const socket = net.connect({
+      host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true,
+      ...(writableHighWaterMark === undefined ? {} : { writableHighWaterMark }),
+    } as net.NetConnectOpts);
     socket.once('connect', () => {
       socket.off('error', reject);
       resolve(socket);
