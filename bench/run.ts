@@ -13,8 +13,9 @@ import os from 'node:os';
 import { type BenchOptions, type Row, parseBytes, printTable } from './harness.js';
 import type { Group } from './group.js';
 import { identityGroup } from './identity.js';
+import { tlsBulkGroup } from './tls-bulk.js';
 
-const groups: readonly Group[] = [identityGroup];
+const groups: readonly Group[] = [tlsBulkGroup, identityGroup];
 
 interface Args {
   opts: BenchOptions;
