@@ -14,8 +14,11 @@ import { type BenchOptions, type Row, parseBytes, printTable } from './harness.j
 import type { Group } from './group.js';
 import { identityGroup } from './identity.js';
 import { tlsBulkGroup } from './tls-bulk.js';
+import { handshakesGroup } from './handshakes.js';
+import { corkGroup } from './cork.js';
+import { memoryGroup } from './memory.js';
 
-const groups: readonly Group[] = [tlsBulkGroup, identityGroup];
+const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup];
 
 interface Args {
   opts: BenchOptions;

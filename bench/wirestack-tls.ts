@@ -1,7 +1,7 @@
 // Finds the TLS filter if this checkout has it. The TLS filter is built on its
 // own branch; until it is merged the TLS rows print "not available".
 import * as wirestack from '../lib/index.js';
-import type { Filter } from '../lib/index.js';
+import type { Connection, Filter } from '../lib/index.js';
 
 /** The part of wirestack's `tls` export the benchmarks use. */
 export interface TlsFilters {
@@ -17,3 +17,28 @@ export function tlsFilters(): TlsFilters | null {
 
 /** Why a TLS row could not run. */
 export const NO_TLS = 'the TLS filter is not on this branch yet (wirestack exports no `tls`)';
+
+/** Resolves when the connection's TLS handshake has finished (`conn.secured`). */
+export async function whenSecured(conn: Connection): Promise<SecuredInfo> {
+  const secured = (conn as unknown as { secured?: PromiseLike<SecuredInfo> }).secured;
+  if (!secured || typeof secured.then !== 'function') throw new Error('this TLS filter gives no conn.secured');
+  return secured;
+}
+
+/** The part of what `conn.secured` resolves with that the benchmarks read. */
+export interface SecuredInfo {
+  readonly protocol?: string;
+  readonly resumed?: boolean;
+  readonly session?: Buffer;
+}
+
+/** The session to resume with, once the handshake has finished. */
+export async function sessionOf(conn: Connection): Promise<Buffer | null> {
+  const info = await whenSecured(conn);
+  return info.session ?? null;
+}
+
+/** Whether the handshake resumed a session. */
+export async function wasResumed(conn: Connection): Promise<boolean> {
+  return (await whenSecured(conn)).resumed === true;
+}
