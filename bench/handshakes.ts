@@ -107,7 +107,10 @@ export const handshakesGroup: Group = {
         const [c0, s0] = await nativeHandshake(native.port, native.next, { maxVersion: 'TLSv1.2' });
         const nativeSession = c0.getSession();
         await destroyAll(c0, s0);
-        const [wc0, ws0] = await wsHandshake(t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2' }));
+        const [wc0, ws0] = await Promise.all([
+          connect({ host: '127.0.0.1', port: wsServer.port }, t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2' })),
+          wsServer.next(),
+        ]);
         const wsSession = await sessionOf(wc0);
         await destroyAll(wc0, ws0);
         if (!nativeSession || !wsSession) {

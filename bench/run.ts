@@ -17,8 +17,9 @@ import { tlsBulkGroup } from './tls-bulk.js';
 import { handshakesGroup } from './handshakes.js';
 import { corkGroup } from './cork.js';
 import { memoryGroup } from './memory.js';
+import { deflateGroup } from './deflate.js';
 
-const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup];
+const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup, deflateGroup];
 
 interface Args {
   opts: BenchOptions;

@@ -7,14 +7,16 @@ import type { Readable, Writable } from 'node:stream';
 import { type Connection, type Filter, listen } from '../lib/index.js';
 import { secondsSince } from './harness.js';
 
-const pattern = randomBytes(1 << 20);
+// What the throughput rows send by default: 1 MiB of random bytes, written from a sliding offset.
+const randomPattern = randomBytes(1 << 20);
 
 /**
  * Writes `bytes` to `writer` in writes of `writeSize` bytes, waiting for
  * `'drain'` whenever `write()` says so, and resolves with the seconds until
- * `reader` has received every byte.
+ * `reader` has received every byte. The bytes come from `pattern` (random
+ * unless given), which must be longer than `writeSize`.
  */
-export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number): Promise<number> {
+export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number, pattern: Buffer = randomPattern): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let received = 0;

@@ -29,13 +29,28 @@ export async function whenSecured(conn: Connection): Promise<SecuredInfo> {
 export interface SecuredInfo {
   readonly protocol?: string;
   readonly resumed?: boolean;
-  readonly session?: Buffer;
 }
 
-/** The session to resume with, once the handshake has finished. */
-export async function sessionOf(conn: Connection): Promise<Buffer | null> {
-  const info = await whenSecured(conn);
-  return info.session ?? null;
+/**
+ * The first session the connection's TLS layer offers for resumption (its
+ * `'session'` event), or null if none came within `ms` after the handshake.
+ * Call it right after connecting, before the handshake can finish.
+ */
+export function sessionOf(conn: Connection, ms = 1000): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onSession = (session: Buffer): void => {
+      clearTimeout(timer);
+      resolve(session);
+    };
+    conn.once('session', onSession);
+    whenSecured(conn).then(() => {
+      timer = setTimeout(() => {
+        conn.off('session', onSession);
+        resolve(null);
+      }, ms);
+    }, () => resolve(null));
+  });
 }
 
 /** Whether the handshake resumed a session. */
