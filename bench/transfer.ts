@@ -14,9 +14,10 @@ const randomPattern = randomBytes(1 << 20);
  * Writes `bytes` to `writer` in writes of `writeSize` bytes, waiting for
  * `'drain'` whenever `write()` says so, and resolves with the seconds until
  * `reader` has received every byte. The bytes come from `pattern` (random
- * unless given), which must be longer than `writeSize`.
+ * unless given), which must be longer than `writeSize`. With `end`, the
+ * writer is ended after the last write (for writers that hold bytes until then).
  */
-export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number, pattern: Buffer = randomPattern): Promise<number> {
+export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number, pattern: Buffer = randomPattern, end = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let received = 0;
@@ -48,6 +49,7 @@ export function bulk(writer: Writable, reader: Readable, bytes: number, writeSiz
           return;
         }
       }
+      if (end) writer.end();
     };
     reader.on('data', onData);
     reader.on('error', fail);
