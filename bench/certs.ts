@@ -1,6 +1,6 @@
-// The certificate every TLS row uses: one self-signed ECDSA P-256 certificate
-// for localhost, which is also its own CA, made once per run with the
-// openssl command (the same key and certificate for native and wirestack).
+// The certificates the TLS rows use: self-signed for localhost, each its own
+// CA, made once per run with the openssl command (the same key and
+// certificate for the baseline and for wirestack).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,23 +13,33 @@ export interface BenchCertificates {
   readonly ca: string;
 }
 
-let made: BenchCertificates | null = null;
+let ecdsa: BenchCertificates | null = null;
+let rsa: BenchCertificates | null = null;
 
-/** Makes (once) and returns the certificate for `localhost` / 127.0.0.1. */
+/** Makes (once) and returns the ECDSA P-256 certificate for `localhost` / 127.0.0.1. */
 export function benchCertificates(): BenchCertificates {
-  if (made) return made;
+  ecdsa ??= selfSigned(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']);
+  return ecdsa;
+}
+
+/** The same with an RSA 2048 key, for node-forge (it speaks only RSA key exchange). */
+export function benchRsaCertificates(): BenchCertificates {
+  rsa ??= selfSigned(['-newkey', 'rsa:2048']);
+  return rsa;
+}
+
+function selfSigned(keyArgs: readonly string[]): BenchCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'wirestack-bench-'));
   try {
     execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      'req', '-x509', ...keyArgs, '-nodes',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost',
       '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2',
     ], { stdio: 'ignore' });
     const key = readFileSync(join(dir, 'key.pem'), 'utf8');
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    made = { key, cert, ca: cert };
+    return { key, cert, ca: cert };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return made;
 }

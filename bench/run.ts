@@ -18,8 +18,9 @@ import { handshakesGroup } from './handshakes.js';
 import { corkGroup } from './cork.js';
 import { memoryGroup } from './memory.js';
 import { deflateGroup } from './deflate.js';
+import { forgeGroup } from './forge.js';
 
-const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup, deflateGroup];
+const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup, deflateGroup, forgeGroup];
 
 interface Args {
   opts: BenchOptions;
