@@ -33,7 +33,7 @@ export const corkGroup: Group = {
   rows: ['cork'],
   async run(opts: BenchOptions): Promise<Row[]> {
     const t = tlsFilters();
-    if (!t) return [unavailable('cork', ROW, 'fewer records, less time', NO_TLS)];
+    if (!t) return [unavailable('cork', ROW, 'fewer records, less time', NO_TLS, 'tls')];
     // Batches per sample: enough for a measurable time, scaled with --size like the other rows.
     const batches = Math.max(5, Math.min(200, Math.round(opts.size / (1 << 20))));
     const counts: RecordCounts = { records: 0, bytes: 0 };

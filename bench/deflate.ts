@@ -28,7 +28,8 @@ export function compressibleText(bytes = 1 << 20): Buffer {
   return text.subarray(0, bytes);
 }
 
-function deflateFilter(): ((options?: Record<string, unknown>) => Filter) | null {
+/** wirestack's `deflate` filter factory, or null when this checkout has none. */
+export function deflateFilter(): ((options?: Record<string, unknown>) => Filter) | null {
   const d = (wirestack as Record<string, unknown>)['deflate'];
   return typeof d === 'function' ? (d as (options?: Record<string, unknown>) => Filter) : null;
 }
@@ -38,7 +39,7 @@ export const deflateGroup: Group = {
   rows: ['deflate'],
   async run(opts: BenchOptions): Promise<Row[]> {
     const deflate = deflateFilter();
-    if (!deflate) return [unavailable('deflate', ROW, `≥ ${TARGET.toFixed(2)}`, 'the deflate filter is not on this branch yet (wirestack exports no `deflate`)')];
+    if (!deflate) return [unavailable('deflate', ROW, `≥ ${TARGET.toFixed(2)}`, 'the deflate filter is not on this branch yet (wirestack exports no `deflate`)', 'deflate')];
     const text = compressibleText();
     // zlib at level 6 moves tens of MB/s, not hundreds: a quarter of --size per sample keeps the
     // row within the run's time and still moves more than --size over the five samples.

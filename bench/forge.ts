@@ -15,8 +15,8 @@ const ROW_DIRECT = 'forge engine through wirestack (vs node-forge driven directl
 const ROW_ENGINES = 'forge engine (vs node engine), both through wirestack';
 const WRITE_SIZE = 64 * 1024;
 
-// The forge engine's filters, or the reason it cannot be made here.
-function forgeFilters(t: TlsFilters): { client: Filter; server: Filter } | string {
+/** The forge engine's client and server filters, or the reason they cannot be made here. */
+export function forgeFilters(t: TlsFilters): { client: Filter; server: Filter } | string {
   const { key, cert, ca } = benchRsaCertificates();
   try {
     return {
@@ -51,8 +51,8 @@ export const forgeGroup: Group = {
     const f = t ? forgeFilters(t) : NO_TLS;
     if (typeof f === 'string') {
       return [
-        ...(selected.has('forge-direct') ? [unavailable('forge', ROW_DIRECT, '≥ 0.90', f)] : []),
-        ...(selected.has('forge-engines') ? [unavailable('forge', ROW_ENGINES, 'reported', f)] : []),
+        ...(selected.has('forge-direct') ? [unavailable('forge', ROW_DIRECT, '≥ 0.90', f, t ? 'forge' : 'tls')] : []),
+        ...(selected.has('forge-engines') ? [unavailable('forge', ROW_ENGINES, 'reported', f, t ? 'forge' : 'tls')] : []),
       ];
     }
     // node-forge moves about 10 MB/s here: a sixteenth of --size per sample keeps the row to seconds.

@@ -78,8 +78,8 @@ export const handshakesGroup: Group = {
     const t = tlsFilters();
     if (!t) {
       return [
-        ...(selected.has('handshake-full') ? [unavailable('handshakes', ROW_FULL, '≥ 0.95', NO_TLS)] : []),
-        ...(selected.has('handshake-resumed') ? [unavailable('handshakes', ROW_RESUMED, '≥ 0.95', NO_TLS)] : []),
+        ...(selected.has('handshake-full') ? [unavailable('handshakes', ROW_FULL, '≥ 0.95', NO_TLS, 'tls')] : []),
+        ...(selected.has('handshake-resumed') ? [unavailable('handshakes', ROW_RESUMED, '≥ 0.95', NO_TLS, 'tls')] : []),
       ];
     }
     const rows: Row[] = [];

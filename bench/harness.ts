@@ -32,7 +32,12 @@ export interface Row {
   readonly met: boolean | null;
   /** Anything a reader needs to read the figures right. */
   readonly note?: string;
+  /** Set on a row not measured because a filter it needs is not in this checkout. */
+  readonly missing?: Feature;
 }
+
+/** Filters built apart from the core; a row that needs an absent one says "not available". */
+export type Feature = 'tls' | 'deflate' | 'forge';
 
 /** A variant of a measurement: one run of it returns a number (seconds, bytes, …). */
 export type Sample = () => Promise<number>;
@@ -96,8 +101,11 @@ export function parseBytes(text: string): number {
 }
 
 /** A row for something that could not be measured in this run, with the reason. */
-export function unavailable(group: string, row: string, target: string, why: string): Row {
-  return { group, row, baseline: 'not available', wirestack: 'not available', ratio: null, target, met: null, note: why };
+export function unavailable(group: string, row: string, target: string, why: string, missing?: Feature): Row {
+  return {
+    group, row, baseline: 'not available', wirestack: 'not available', ratio: null, target, met: null, note: why,
+    ...(missing === undefined ? {} : { missing }),
+  };
 }
 
 /**

@@ -26,7 +26,7 @@ export const memoryGroup: Group = {
   name: 'memory',
   rows: ['heap'],
   async run(opts: BenchOptions): Promise<Row[]> {
-    if (!tlsFilters()) return [unavailable('memory', ROW, '≤ 1.20×', NO_TLS)];
+    if (!tlsFilters()) return [unavailable('memory', ROW, '≤ 1.20×', NO_TLS, 'tls')];
     const n = opts.connections;
     const reports: Record<'native' | 'wirestack', HeapReport[]> = { native: [], wirestack: [] };
     const m = await interleaved({

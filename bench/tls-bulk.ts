@@ -191,12 +191,12 @@ export const tlsBulkGroup: Group = {
     const rows: Row[] = [];
     const bytes = opts.size;
     if (!t) {
-      if (selected.has('tls-64k')) rows.push(unavailable('tls-bulk', ROW_64K_DEFAULT, '≥ 0.90', NO_TLS));
-      if (selected.has('tls-64k-trunc')) rows.push(unavailable('tls-bulk', ROW_64K_TRUNC, '≥ 0.97', NO_TLS));
-      if (selected.has('tls-1k')) rows.push(unavailable('tls-bulk', ROW_1K, '≥ 0.95', NO_TLS));
+      if (selected.has('tls-64k')) rows.push(unavailable('tls-bulk', ROW_64K_DEFAULT, '≥ 0.90', NO_TLS, 'tls'));
+      if (selected.has('tls-64k-trunc')) rows.push(unavailable('tls-bulk', ROW_64K_TRUNC, '≥ 0.97', NO_TLS, 'tls'));
+      if (selected.has('tls-1k')) rows.push(unavailable('tls-bulk', ROW_1K, '≥ 0.95', NO_TLS, 'tls'));
       if (selected.has('tls-observed')) {
-        rows.push(unavailable('tls-bulk', ROW_OBSERVED_JS, '≥ 1.00', NO_TLS));
-        rows.push(unavailable('tls-bulk', ROW_OBSERVED_NATIVE, '≥ 0.90', NO_TLS));
+        rows.push(unavailable('tls-bulk', ROW_OBSERVED_JS, '≥ 1.00', NO_TLS, 'tls'));
+        rows.push(unavailable('tls-bulk', ROW_OBSERVED_NATIVE, '≥ 0.90', NO_TLS, 'tls'));
       }
       return rows;
     }
@@ -246,6 +246,8 @@ export const tlsBulkGroup: Group = {
     } finally {
       for (const o of opened) await o.close();
     }
-    return rows;
+    // In the order, whatever order they were measured in.
+    const order = [ROW_64K_DEFAULT, ROW_64K_TRUNC, ROW_1K, ROW_OBSERVED_JS, ROW_OBSERVED_NATIVE];
+    return rows.sort((a, b) => order.indexOf(a.row) - order.indexOf(b.row));
   },
 };
