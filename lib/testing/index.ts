@@ -4,3 +4,4 @@
  */
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
+export { Random } from './random.js';
