@@ -46,20 +46,35 @@ export type Sample = () => Promise<number>;
  * Runs every variant `samples` times, round-robin (A, B, C, A, B, C, …), so
  * that drift in the machine's load falls on all of them alike, and returns
  * each variant's median. One untimed warm-up run of each comes first.
+ *
+ * If `cpu` is given, it receives each variant's median CPU seconds (user +
+ * system) of this process per sample, setup included: on a machine shared
+ * with other work, CPU time shows cost more steadily than wall time does.
  */
-export async function interleaved<K extends string>(variants: Record<K, Sample>, samples: number, warmup = true): Promise<Record<K, number>> {
+export async function interleaved<K extends string>(variants: Record<K, Sample>, samples: number, warmup = true, cpu?: Partial<Record<K, number>>): Promise<Record<K, number>> {
   const names = Object.keys(variants) as K[];
   if (warmup) for (const name of names) await variants[name]();
   const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as unknown as Record<K, number[]>;
+  const cpuResults = Object.fromEntries(names.map((name) => [name, [] as number[]])) as unknown as Record<K, number[]>;
   for (let i = 0; i < samples; i++) {
     // Alternate the order too, so no variant always runs right after the same one.
     const order = i % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
+      const before = process.cpuUsage();
       results[name].push(await variants[name]());
+      const used = process.cpuUsage(before);
+      cpuResults[name].push((used.user + used.system) / 1e6);
       await settle();
     }
   }
+  if (cpu) for (const name of names) cpu[name] = median(cpuResults[name]);
   return Object.fromEntries(names.map((name) => [name, median(results[name])])) as unknown as Record<K, number>;
+}
+
+/** "; CPU time ratio 0.97" for a note: baseline CPU seconds ÷ wirestack CPU seconds, when both are known. */
+export function cpuNote(baselineCpu: number | undefined, wirestackCpu: number | undefined): string {
+  if (baselineCpu === undefined || wirestackCpu === undefined || wirestackCpu === 0) return '';
+  return `; CPU-time ratio ${(baselineCpu / wirestackCpu).toFixed(2)} (CPU s baseline ${baselineCpu.toFixed(3)}, wirestack ${wirestackCpu.toFixed(3)})`;
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */

@@ -5,7 +5,7 @@ import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough } from 'node:stream';
 import duplexify from 'duplexify';
 import { connect, identity, type Filter } from '../lib/index.js';
-import { type BenchOptions, type Row, formatBytes, interleaved, throughputRow } from './harness.js';
+import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, throughputRow } from './harness.js';
 import type { Group } from './group.js';
 import { bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 
@@ -70,11 +70,13 @@ export const identityGroup: Group = {
       if (selected.has('identity-1')) {
         const server = await wirestackAcceptor(identities(1));
         try {
+          const cpu: Partial<Record<'bare' | 'wirestack', number>> = {};
           const m = await interleaved({
             bare: bareSample,
             wirestack: wirestackSample(server, 1, bytes),
-          }, opts.samples);
-          rows.push(throughputRow('identity', '1 identity layer, plaintext bulk (vs bare socket)', bytes, m.bare, m.wirestack, 0.95, note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection')));
+          }, opts.samples, true, cpu);
+          rows.push(throughputRow('identity', '1 identity layer, plaintext bulk (vs bare socket)', bytes, m.bare, m.wirestack, 0.95,
+            note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection') + cpuNote(cpu.bare, cpu.wirestack)));
         } finally {
           await server.close();
         }
@@ -83,17 +85,19 @@ export const identityGroup: Group = {
       if (selected.has('identity-5')) {
         const server = await wirestackAcceptor(identities(5));
         try {
+          const cpu: Partial<Record<'bare' | 'wirestack' | 'compose' | 'duplexify', number>> = {};
           const m = await interleaved({
             bare: bareSample,
             wirestack: wirestackSample(server, 5, bytes),
             compose: chainSample(5, composeLayer),
             duplexify: chainSample(5, duplexifyLayer),
-          }, opts.samples);
-          rows.push(throughputRow('identity', '5 identity layers (vs bare socket)', bytes, m.bare, m.wirestack, 0.85, note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection')));
+          }, opts.samples, true, cpu);
+          rows.push(throughputRow('identity', '5 identity layers (vs bare socket)', bytes, m.bare, m.wirestack, 0.85,
+            note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection') + cpuNote(cpu.bare, cpu.wirestack)));
           rows.push(throughputRow('identity', '5 identity layers (vs stream.compose chain)', bytes, m.compose, m.wirestack, 1.0,
-            note('baseline: each layer compose(PassThrough, lower, PassThrough), 64 KiB high-water marks; target: above it')));
+            note('baseline: each layer compose(PassThrough, lower, PassThrough), 64 KiB high-water marks; target: above it') + cpuNote(cpu.compose, cpu.wirestack)));
           rows.push(throughputRow('identity', '5 identity layers (vs duplexify chain)', bytes, m.duplexify, m.wirestack, 1.0,
-            note('baseline: each layer duplexify(PassThrough piped down, PassThrough piped up), 64 KiB high-water marks; target: above it')));
+            note('baseline: each layer duplexify(PassThrough piped down, PassThrough piped up), 64 KiB high-water marks; target: above it') + cpuNote(cpu.duplexify, cpu.wirestack)));
         } finally {
           await server.close();
         }
