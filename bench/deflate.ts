@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 import * as wirestack from '../lib/index.js';
 import { type Filter, duplexPair, wrap } from '../lib/index.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
+import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
 import { bulk, destroyAll } from './transfer.js';
 
 const ROW = 'deflate layer pair, compressible text (vs plain zlib stream pair)';
@@ -44,6 +44,7 @@ export const deflateGroup: Group = {
     // zlib at level 6 moves tens of MB/s, not hundreds: a quarter of --size per sample keeps the
     // row within the run's time and still moves more than --size over the five samples.
     const bytes = Math.max(64 * 1024, Math.round(opts.size / 4));
+    const cpu: Partial<Record<'zlib' | 'wirestack', number>> = {};
     const m = await interleaved({
       zlib: async () => {
         const [a, b] = duplexPair({ highWaterMark: 64 * 1024 });
@@ -64,10 +65,11 @@ export const deflateGroup: Group = {
         await destroyAll(client, server);
         return seconds;
       },
-    }, opts.samples);
+    }, opts.samples, true, cpu);
     const ratio = zlib.deflateRawSync(text).length / text.length;
     return [throughputRow('deflate', ROW, bytes, m.zlib, m.wirestack, TARGET,
       `${formatBytes(bytes)} of text (@types/node declarations) per sample (compresses to ${(ratio * 100).toFixed(0)}%) in ${formatBytes(WRITE_SIZE)} writes, level 6 both, over duplexPair; ` +
-      'the layer flushes (Z_SYNC_FLUSH) after every write as the filter promises; the plain pair is never flushed, only ended after the last write')];
+      'the layer flushes (Z_SYNC_FLUSH) after every write as the filter promises; the plain pair is never flushed, only ended after the last write' +
+      cpuNote(cpu.zlib, cpu.wirestack))];
   },
 };

@@ -7,7 +7,7 @@ import { type Connection, type Filter, duplexPair, wrap } from '../lib/index.js'
 import { benchCertificates, benchRsaCertificates } from './certs.js';
 import { forgeDirectBulk } from './forge-direct.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, formatBytes, interleaved, rate, throughputRow, unavailable } from './harness.js';
+import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, rate, throughputRow, unavailable } from './harness.js';
 import { bulk, destroyAll } from './transfer.js';
 import { NO_TLS, type TlsFilters, tlsFilters, whenSecured } from './wirestack-tls.js';
 
@@ -64,12 +64,13 @@ export const forgeGroup: Group = {
     if (selected.has('forge-engines')) {
       variants['nodeEngine'] = pairSample(t!.client({ ca, servername: 'localhost' }), t!.server({ key, cert }), bytes, pattern);
     }
-    const m = await interleaved(variants, opts.samples);
+    const cpu: Partial<Record<string, number>> = {};
+    const m = await interleaved(variants, opts.samples, true, cpu);
     const rows: Row[] = [];
     const size = `${formatBytes(bytes)} per sample in ${formatBytes(WRITE_SIZE)} writes, client to server in memory`;
     if (m['forgeDirect'] !== undefined) {
       rows.push(throughputRow('forge', ROW_DIRECT, bytes, m['forgeDirect'], m['forgeWirestack']!, 0.9,
-        `${size}; baseline: forge.tls client and server wired to each other's process(), no streams; TLS 1.1 (forge's best), RSA 2048`));
+        `${size}; baseline: forge.tls client and server wired to each other's process(), no streams; TLS 1.1 (forge's best), RSA 2048` + cpuNote(cpu['forgeDirect'], cpu['forgeWirestack'])));
     }
     if (m['nodeEngine'] !== undefined) {
       const ratio = m['nodeEngine'] / m['forgeWirestack']!;

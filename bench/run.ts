@@ -8,9 +8,10 @@
 //   --handshakes N     handshakes per sample in the handshake rows
 //   --only ID[,ID…]    only these rows (an id, or a group name); --list shows them
 //   --json[=PATH]      also write the rows as JSON (default bench/results.json)
+//   --markdown         also print the table as Markdown (for the README)
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { type BenchOptions, type Row, parseBytes, printTable } from './harness.js';
+import { type BenchOptions, type Row, markdownTable, parseBytes, printTable } from './harness.js';
 import type { Group } from './group.js';
 import { identityGroup } from './identity.js';
 import { tlsBulkGroup } from './tls-bulk.js';
@@ -27,6 +28,7 @@ interface Args {
   only: string[] | null;
   json: string | null;
   list: boolean;
+  markdown: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -49,7 +51,7 @@ function parseArgs(argv: readonly string[]): Args {
       }
     }
   }
-  const known = new Set(['quick', 'size', 'samples', 'connections', 'handshakes', 'only', 'json', 'list']);
+  const known = new Set(['quick', 'size', 'samples', 'connections', 'handshakes', 'only', 'json', 'list', 'markdown']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const quick = flags.get('quick') === true;
   const value = (name: string): string | undefined => {
@@ -69,6 +71,7 @@ function parseArgs(argv: readonly string[]): Args {
     only: value('only')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
     json: json === undefined ? null : json === true ? new URL('./results.json', import.meta.url).pathname : json,
     list: flags.get('list') === true,
+    markdown: flags.get('markdown') === true,
   };
 }
 
@@ -105,6 +108,13 @@ async function main(): Promise<void> {
   printTable(rows);
   const finishedOn = machine();
   console.log(`\nfinished — ${finishedOn}`);
+  if (args.markdown) {
+    console.log('');
+    console.log(markdownTable(rows));
+    const notes = rows.map((r, i) => (r.note ? `${i + 1}. ${r.row}: ${r.note}` : null)).filter((n): n is string => n !== null);
+    console.log('');
+    for (const note of notes) console.log(note);
+  }
   if (args.json) {
     writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: startedOn, machineAtEnd: finishedOn, options: args.opts, rows }, null, 2) + '\n');
     console.log(`wrote ${args.json}`);

@@ -6,7 +6,7 @@ import { Duplex, type Readable, type Writable } from 'node:stream';
 import { connect, identity, type Connection, type Filter } from '../lib/index.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, type Sample, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
+import { type BenchOptions, type Row, type Sample, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
 import { type Acceptor, bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 import { NO_TLS, type TlsFilters, tlsFilters } from './wirestack-tls.js';
 
@@ -226,22 +226,25 @@ export const tlsBulkGroup: Group = {
         opened.push(ends);
         variants['observed'] = bulkSample(ends.make, bytes, 64 * 1024);
       }
+      const cpu: Partial<Record<string, number>> = {};
       if (Object.keys(variants).length > 1) {
-        const m = await interleaved(variants, opts.samples);
-        if (m['wirestack'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, m['native']!, m['wirestack'], 0.90, note(64 * 1024, 'baseline: tls.connect / tls.createServer')));
-        if (m['truncation'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, m['native']!, m['truncation'], 0.97, note(64 * 1024, 'baseline: tls.connect / tls.createServer')));
+        const m = await interleaved(variants, opts.samples, true, cpu);
+        if (m['wirestack'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, m['native']!, m['wirestack'], 0.90, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['wirestack'])));
+        if (m['truncation'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, m['native']!, m['truncation'], 0.97, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['truncation'])));
         if (m['observed'] !== undefined) {
           rows.push(throughputRow('tls-bulk', ROW_OBSERVED_JS, bytes, m['nativeOverJs']!, m['observed'], 1.0,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket')));
+            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket') + cpuNote(cpu['nativeOverJs'], cpu['observed'])));
           rows.push(throughputRow('tls-bulk', ROW_OBSERVED_NATIVE, bytes, m['native']!, m['observed'], 0.90,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect / tls.createServer')));
+            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['observed'])));
         }
       }
       if (selected.has('tls-1k')) {
         const ends = await wirestackEnds([plain.client], [plain.server]);
         opened.push(ends);
-        const m = await interleaved({ native: bulkSample(native.make, bytes, 1024), wirestack: bulkSample(ends.make, bytes, 1024) }, opts.samples);
-        rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m.native, m.wirestack, 0.95, note(1024, 'default options; baseline: tls.connect / tls.createServer')));
+        const cpu1k: Partial<Record<'native' | 'wirestack', number>> = {};
+        const m = await interleaved({ native: bulkSample(native.make, bytes, 1024), wirestack: bulkSample(ends.make, bytes, 1024) }, opts.samples, true, cpu1k);
+        rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m.native, m.wirestack, 0.95,
+          note(1024, 'default options; baseline: tls.connect / tls.createServer') + cpuNote(cpu1k.native, cpu1k.wirestack)));
       }
     } finally {
       for (const o of opened) await o.close();
