@@ -53,17 +53,17 @@ export const deflateGroup: Group = {
         compress.pipe(a);
         b.pipe(inflate);
         // A compressor that is never flushed keeps the last bytes until end(), so the plain pair ends.
-        const seconds = await bulk(compress, inflate, bytes, WRITE_SIZE, text, true);
+        const timing = await bulk(compress, inflate, bytes, WRITE_SIZE, text, true);
         await destroyAll(compress, inflate, a, b);
-        return seconds;
+        return timing;
       },
       wirestack: async () => {
         const [a, b] = duplexPair({ highWaterMark: 64 * 1024 });
         const client = wrap(a, deflate(), { role: 'client' });
         const server = wrap(b, deflate(), { role: 'server' });
-        const seconds = await bulk(client, server, bytes, WRITE_SIZE, text);
+        const timing = await bulk(client, server, bytes, WRITE_SIZE, text);
         await destroyAll(client, server);
-        return seconds;
+        return timing;
       },
     }, opts.samples, true, cpu);
     const ratio = zlib.deflateRawSync(text).length / text.length;

@@ -7,7 +7,7 @@ import { type Connection, type Filter, duplexPair, wrap } from '../lib/index.js'
 import { benchCertificates, benchRsaCertificates } from './certs.js';
 import { forgeDirectBulk } from './forge-direct.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, rate, throughputRow, unavailable } from './harness.js';
+import { type BenchOptions, type Row, type Sample, type Timing, cpuNote, formatBytes, interleaved, rate, throughputRow, unavailable } from './harness.js';
 import { bulk, destroyAll } from './transfer.js';
 import { NO_TLS, type TlsFilters, tlsFilters, whenSecured } from './wirestack-tls.js';
 
@@ -30,7 +30,7 @@ export function forgeFilters(t: TlsFilters): { client: Filter; server: Filter } 
 
 // A bulk sample through a wirestack pair over duplexPair; handshake untimed.
 function pairSample(client: Filter, server: Filter, bytes: number, pattern: Buffer) {
-  return async (): Promise<number> => {
+  return async (): Promise<Timing> => {
     const [a, b] = duplexPair({ highWaterMark: 64 * 1024 });
     const c = wrap(a, client, { role: 'client', remote: { host: 'localhost' } });
     const s = wrap(b, server, { role: 'server' });
@@ -59,7 +59,7 @@ export const forgeGroup: Group = {
     const bytes = Math.max(64 * 1024, Math.round(opts.size / 16));
     const pattern = randomBytes(1 << 20);
     const { key, cert, ca } = benchCertificates();
-    const variants: Record<string, () => Promise<number>> = { forgeWirestack: pairSample(f.client, f.server, bytes, pattern) };
+    const variants: Record<string, Sample> = { forgeWirestack: pairSample(f.client, f.server, bytes, pattern) };
     if (selected.has('forge-direct')) variants['forgeDirect'] = () => forgeDirectBulk(bytes, WRITE_SIZE, pattern);
     if (selected.has('forge-engines')) {
       variants['nodeEngine'] = pairSample(t!.client({ ca, servername: 'localhost' }), t!.server({ key, cert }), bytes, pattern);

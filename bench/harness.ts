@@ -39,8 +39,27 @@ export interface Row {
 /** Filters built apart from the core; a row that needs an absent one says "not available". */
 export type Feature = 'tls' | 'deflate' | 'forge';
 
-/** A variant of a measurement: one run of it returns a number (seconds, bytes, …). */
-export type Sample = () => Promise<number>;
+/**
+ * A variant of a measurement: one run of it returns a number (seconds,
+ * bytes, …), or a {@link Timing} when it timed only part of its work.
+ */
+export type Sample = () => Promise<number | Timing>;
+
+/** Wall and CPU seconds of the timed part of a sample (setup and teardown left out). */
+export interface Timing {
+  readonly seconds: number;
+  readonly cpu: number;
+}
+
+/** Starts a clock for wall and CPU time; calling the result reads both. */
+export function startTiming(): () => Timing {
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpuStart);
+    return { seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
+  };
+}
 
 /**
  * Runs every variant `samples` times, round-robin (A, B, C, A, B, C, …), so
@@ -48,8 +67,9 @@ export type Sample = () => Promise<number>;
  * each variant's median. One untimed warm-up run of each comes first.
  *
  * If `cpu` is given, it receives each variant's median CPU seconds (user +
- * system) of this process per sample, setup included: on a machine shared
- * with other work, CPU time shows cost more steadily than wall time does.
+ * system) of this process per sample: of the timed part when the sample
+ * returns a {@link Timing}, else of the whole call. On a machine shared with
+ * other work, CPU time shows cost more steadily than wall time does.
  */
 export async function interleaved<K extends string>(variants: Record<K, Sample>, samples: number, warmup = true, cpu?: Partial<Record<K, number>>): Promise<Record<K, number>> {
   const names = Object.keys(variants) as K[];
@@ -61,9 +81,15 @@ export async function interleaved<K extends string>(variants: Record<K, Sample>,
     const order = i % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
       const before = process.cpuUsage();
-      results[name].push(await variants[name]());
+      const result = await variants[name]();
       const used = process.cpuUsage(before);
-      cpuResults[name].push((used.user + used.system) / 1e6);
+      if (typeof result === 'number') {
+        results[name].push(result);
+        cpuResults[name].push((used.user + used.system) / 1e6);
+      } else {
+        results[name].push(result.seconds);
+        cpuResults[name].push(result.cpu);
+      }
       await settle();
     }
   }

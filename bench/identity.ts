@@ -5,7 +5,7 @@ import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough } from 'node:stream';
 import duplexify from 'duplexify';
 import { connect, identity, type Filter } from '../lib/index.js';
-import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, throughputRow } from './harness.js';
+import { type BenchOptions, type Row, type Timing, cpuNote, formatBytes, interleaved, throughputRow } from './harness.js';
 import type { Group } from './group.js';
 import { bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 
@@ -50,21 +50,21 @@ export const identityGroup: Group = {
     const note = (what: string): string => `${formatBytes(bytes)} per sample in ${formatBytes(WRITE_SIZE)} writes, TCP loopback, client to server, the same layers on both ends; ${what}`;
     const bare = await netAcceptor();
     try {
-      const bareSample = async (): Promise<number> => {
+      const bareSample = async (): Promise<Timing> => {
         const [client, server] = await Promise.all([netConnect(bare.port, HWM), bare.next()]);
-        const seconds = await bulk(client, server, bytes, WRITE_SIZE);
+        const timing = await bulk(client, server, bytes, WRITE_SIZE);
         await destroyAll(client, server);
-        return seconds;
+        return timing;
       };
       // The same chain built by folding `layer` over raw sockets on both ends.
-      const chainSample = (n: number, layer: (lower: Duplex) => Duplex) => async (): Promise<number> => {
+      const chainSample = (n: number, layer: (lower: Duplex) => Duplex) => async (): Promise<Timing> => {
         const [client, server] = await Promise.all([netConnect(bare.port), bare.next()]);
         const top = [fold(client, n, layer), fold(server, n, layer)] as const;
         top[0].on('error', () => {});
         top[1].on('error', () => {});
-        const seconds = await bulk(top[0], top[1], bytes, WRITE_SIZE);
+        const timing = await bulk(top[0], top[1], bytes, WRITE_SIZE);
         await destroyAll(top[0], top[1], client, server);
-        return seconds;
+        return timing;
       };
 
       if (selected.has('identity-1')) {
@@ -110,10 +110,10 @@ export const identityGroup: Group = {
 };
 
 function wirestackSample(server: { port: number; next(): Promise<import('../lib/index.js').Connection> }, layers: number, bytes: number) {
-  return async (): Promise<number> => {
+  return async (): Promise<Timing> => {
     const [client, accepted] = await Promise.all([connect({ host: '127.0.0.1', port: server.port }, identities(layers)), server.next()]);
-    const seconds = await bulk(client, accepted, bytes, WRITE_SIZE);
+    const timing = await bulk(client, accepted, bytes, WRITE_SIZE);
     await destroyAll(client, accepted);
-    return seconds;
+    return timing;
   };
 }

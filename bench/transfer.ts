@@ -5,21 +5,21 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { type Connection, type Filter, listen } from '../lib/index.js';
-import { secondsSince } from './harness.js';
+import { type Timing, startTiming } from './harness.js';
 
 // What the throughput rows send by default: 1 MiB of random bytes, written from a sliding offset.
 const randomPattern = randomBytes(1 << 20);
 
 /**
  * Writes `bytes` to `writer` in writes of `writeSize` bytes, waiting for
- * `'drain'` whenever `write()` says so, and resolves with the seconds until
- * `reader` has received every byte. The bytes come from `pattern` (random
+ * `'drain'` whenever `write()` says so, and resolves with the wall and CPU
+ * seconds until `reader` has received every byte. The bytes come from `pattern` (random
  * unless given), which must be longer than `writeSize`. With `end`, the
  * writer is ended after the last write (for writers that hold bytes until then).
  */
-export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number, pattern: Buffer = randomPattern, end = false): Promise<number> {
+export function bulk(writer: Writable, reader: Readable, bytes: number, writeSize: number, pattern: Buffer = randomPattern, end = false): Promise<Timing> {
   return new Promise((resolve, reject) => {
-    const start = performance.now();
+    const timing = startTiming();
     let received = 0;
     let sent = 0;
     const fail = (err: Error): void => {
@@ -30,7 +30,7 @@ export function bulk(writer: Writable, reader: Readable, bytes: number, writeSiz
       received += chunk.length;
       if (received >= bytes) {
         cleanup();
-        resolve(secondsSince(start));
+        resolve(timing());
       }
     };
     const cleanup = (): void => {
