@@ -349,6 +349,7 @@ function describeLayer(name: string, stream: Duplex): LayerInfo {
     chunksOut: stats?.chunksOut,
     state,
     stats,
+    stream,
   };
 }
 

@@ -48,4 +48,6 @@ export interface LayerInfo {
   readonly state: 'open' | 'half-closed' | 'closed';
   /** The live counters, for filters (meter) that report throughput. */
   readonly stats: LayerStats | undefined;
+  /** The layer itself. */
+  readonly stream: Duplex;
 }

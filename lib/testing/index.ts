@@ -5,3 +5,5 @@
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
 export { Random } from './random.js';
+export { ConformanceError, checkFilter, filterChecks } from './check-filter.js';
+export type { CheckOptions, FilterCheck, FilterPair, MakePair } from './check-filter.js';
