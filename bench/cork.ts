@@ -1,7 +1,7 @@
 // Row 9 of the issue: 1,000 writes of 100 B in one cork() batch over
 // wirestack TLS, against the same writes without cork: records and bytes on
 // the wire (counted below the server's TLS layer) and time.
-import { connect, type Connection } from '../lib/index.js';
+import { connect, type Connection } from './wirestack.js';
 import type { Group } from './group.js';
 import { type BenchOptions, type Row, formatBytes, interleaved, median, secondsSince, unavailable } from './harness.js';
 import { recordCounter, type RecordCounts } from './record-counter.js';

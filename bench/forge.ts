@@ -3,7 +3,7 @@
 // All three run client and server in memory (wirestack over duplexPair), so
 // the rows compare TLS work and layering, not sockets.
 import { randomBytes } from 'node:crypto';
-import { type Connection, type Filter, duplexPair, wrap } from '../lib/index.js';
+import { type Connection, type Filter, duplexPair, wrap } from './wirestack.js';
 import { benchCertificates, benchRsaCertificates } from './certs.js';
 import { forgeDirectBulk } from './forge-direct.js';
 import type { Group } from './group.js';

@@ -3,7 +3,7 @@
 // loopback TCP, client and server in this process.
 import net from 'node:net';
 import tls from 'node:tls';
-import { connect, type Connection } from '../lib/index.js';
+import { connect, type Connection } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
 import { type BenchOptions, type Row, type Sample, interleaved, secondsSince, unavailable } from './harness.js';

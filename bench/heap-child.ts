@@ -5,7 +5,7 @@
 //   node --expose-gc --import tsx bench/heap-child.ts native|wirestack N
 import net from 'node:net';
 import tls from 'node:tls';
-import { connect, type Connection } from '../lib/index.js';
+import { connect, type Connection } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import { wirestackAcceptor } from './transfer.js';
 import { tlsFilters, whenSecured } from './wirestack-tls.js';

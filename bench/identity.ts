@@ -4,7 +4,7 @@
 import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough } from 'node:stream';
 import duplexify from 'duplexify';
-import { connect, identity, type Filter } from '../lib/index.js';
+import { type Connection, type Filter, connect, identity } from './wirestack.js';
 import { type BenchOptions, type Row, type Timing, cpuNote, formatBytes, interleaved, throughputRow } from './harness.js';
 import type { Group } from './group.js';
 import { bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
@@ -109,7 +109,7 @@ export const identityGroup: Group = {
   },
 };
 
-function wirestackSample(server: { port: number; next(): Promise<import('../lib/index.js').Connection> }, layers: number, bytes: number) {
+function wirestackSample(server: { port: number; next(): Promise<Connection> }, layers: number, bytes: number) {
   return async (): Promise<Timing> => {
     const [client, accepted] = await Promise.all([connect({ host: '127.0.0.1', port: server.port }, identities(layers)), server.next()]);
     const timing = await bulk(client, accepted, bytes, WRITE_SIZE);

@@ -1,4 +1,4 @@
-import { type Filter, Layer } from '../lib/index.js';
+import { type Filter, Layer } from './wirestack.js';
 
 /** TLS record counts seen by a {@link recordCounter} layer. */
 export interface RecordCounts {

@@ -14,6 +14,7 @@ import os from 'node:os';
 import { type BenchOptions, type Row, markdownTable, parseBytes, printTable } from './harness.js';
 import type { Group } from './group.js';
 import { identityGroup } from './identity.js';
+import { libraryUnderTest } from './wirestack.js';
 import { tlsBulkGroup } from './tls-bulk.js';
 import { handshakesGroup } from './handshakes.js';
 import { corkGroup } from './cork.js';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   }
   const startedOn = machine();
   console.log(`wirestack benchmarks — ${startedOn}`);
+  console.log(`measuring ${libraryUnderTest}`);
   console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes, median of ${args.opts.samples}\n`);
   const rows: Row[] = [];
   for (const group of groups) {
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
     for (const note of notes) console.log(note);
   }
   if (args.json) {
-    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: startedOn, machineAtEnd: finishedOn, options: args.opts, rows }, null, 2) + '\n');
+    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), library: libraryUnderTest, machine: startedOn, machineAtEnd: finishedOn, options: args.opts, rows }, null, 2) + '\n');
     console.log(`wrote ${args.json}`);
   }
 }

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Duplex, type Readable, type Writable } from 'node:stream';
-import { connect, identity, type Connection, type Filter } from '../lib/index.js';
+import { connect, identity, type Connection, type Filter } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
 import { type BenchOptions, type Row, type Sample, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { type Connection, type Filter, listen } from '../lib/index.js';
+import { type Connection, type Filter, listen } from './wirestack.js';
 import { type Timing, startTiming } from './harness.js';
 
 // What the throughput rows send by default: 1 MiB of random bytes, written from a sliding offset.

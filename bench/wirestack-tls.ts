@@ -1,7 +1,6 @@
 // Finds the TLS filter if this checkout has it. The TLS filter is built on its
 // own branch; until it is merged the TLS rows print "not available".
-import * as wirestack from '../lib/index.js';
-import type { Connection, Filter } from '../lib/index.js';
+import { type Connection, type Filter, wirestack } from './wirestack.js';
 
 /** The part of wirestack's `tls` export the benchmarks use. */
 export interface TlsFilters {
