@@ -156,6 +156,16 @@ export class Connection extends Layer {
     }
   }
 
+  /**
+   * Iterates over received chunks. Unlike a plain stream's iterator, reaching
+   * the end (or leaving the loop) does not destroy the connection: the
+   * sending direction stays open, so an echo loop can still answer and
+   * `close()` afterwards.
+   */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    return this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  }
+
   /** Closes gracefully, then releases everything; for `await using conn = …`. */
   override async [Symbol.asyncDispose](): Promise<void> {
     try {

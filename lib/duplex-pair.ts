@@ -57,6 +57,11 @@ export class MemoryEnd extends Duplex {
     this.#peer.#receive(chunk, callback);
   }
 
+  // A batch crosses as one chunk, as a socket's writev does.
+  override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
+    this._write(Buffer.concat(entries.map((entry) => entry.chunk)), 'binary', callback);
+  }
+
   override _final(callback: Callback): void {
     if (!this.#peer.destroyed) this.#peer.push(null);
     callback();
@@ -89,6 +94,13 @@ export class MemoryEnd extends Duplex {
     this.#incoming = this.#split ? this.#split(chunk) : [chunk];
     this.#incomingDone = done;
     this.#flushIncoming();
+  }
+
+  // Reading is how the lockstep writer learns its bytes were taken.
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (this.#lockstep && this.readableLength === 0) this.#flushIncoming();
+    return chunk;
   }
 
   // Pushes what the peer wrote to our reader, and completes the peer's write

@@ -522,7 +522,9 @@ async function settle(conn: Connection): Promise<void> {
 }
 
 function whenClosed(stream: Duplex): Promise<void> {
-  if (stream.closed) return Promise.resolve();
+  // `closed` turns true before 'error' and 'close' are emitted (next tick);
+  // wait past them so every event has been seen.
+  if (stream.closed) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
