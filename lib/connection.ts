@@ -2,6 +2,8 @@ import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
 import { Layer, nameLayer } from './layer.js';
+import { isSecureLayer, secureLayer, type SecureLayer } from './secure-layer.js';
+import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import { applyFilter, toStack } from './stack.js';
 import type { LayerStats } from './stats.js';
 import type { Duplex } from './stream.js';
@@ -54,6 +56,8 @@ export class Connection extends Layer {
   readonly #ctx: LayerContext;
   // Name of the receive/push/pop call in progress, if any; they may not overlap.
   #busy: string | null = null;
+  // Secure (TLS) layers whose 'secure' and 'session' events are re-emitted here.
+  readonly #watched = new WeakSet<Duplex>();
 
   /** @internal Use {@link wrap}, {@link connect} or {@link listen}. */
   constructor(top: Duplex, raw: Duplex, records: LayerRecord[], ctx: LayerContext, highWaterMark?: number) {
@@ -66,6 +70,41 @@ export class Connection extends Layer {
     // Failures are kept in `errored` and reject pending promises; this keeps
     // an error with no other listener from crashing the process.
     this.on('error', () => {});
+    this.#watchSecureLayers();
+  }
+
+  /**
+   * Resolves with the topmost TLS layer's session facts once its handshake
+   * is done (the `'secure'` event carries the same); rejects if it fails, or
+   * with `ERR_WIRESTACK_TLS_UNSUPPORTED` when the stack has no TLS layer.
+   */
+  get secured(): Promise<SecureInfo> {
+    const top = this.#topSecureLayer();
+    if (top) return top[secureLayer].secured;
+    return Promise.reject(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', 'the connection has no TLS layer', { layer: 'connection' }));
+  }
+
+  /** The topmost TLS layer's state (session facts, how the peer closed), or `undefined` without TLS. */
+  get tls(): TlsStatus | undefined {
+    return this.#topSecureLayer()?.[secureLayer].status();
+  }
+
+  #topSecureLayer(): SecureLayer | undefined {
+    for (let i = this.#records.length - 1; i >= 0; i--) {
+      const stream = this.#records[i]!.stream;
+      if (isSecureLayer(stream)) return stream;
+    }
+    return undefined;
+  }
+
+  // Re-emits 'secure' and 'session' of every secure layer, once each.
+  #watchSecureLayers(): void {
+    for (const { stream } of this.#records) {
+      if (!isSecureLayer(stream) || this.#watched.has(stream)) continue;
+      this.#watched.add(stream);
+      stream.on('secure', (info: SecureInfo) => this.emit('secure', info));
+      stream.on('session', (session: Buffer) => this.emit('session', session));
+    }
   }
 
   /** The raw connection below every layer. */
@@ -215,6 +254,7 @@ export class Connection extends Layer {
         throw err;
       }
       this.attachLower(layer);
+      this.#watchSecureLayers();
     } finally {
       this.#busy = null;
     }

@@ -20,3 +20,8 @@ export type { CloseOptions, ConnectionHandler, ListenOptions, ListenerAddress } 
 export { MemoryEnd, duplexPair } from './duplex-pair.js';
 export type { DuplexPairOptions } from './duplex-pair.js';
 export { identity } from '../filters/identity.js';
+export { tls, TlsLayer } from '../filters/tls/index.js';
+export type {
+  TlsClientOptions, TlsCommonOptions, TlsServerOptions, PeerCertificate, SecureInfo, TlsStatus,
+  EngineConfig, EngineHost, EngineSession, HandshakeFacts, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
+} from '../filters/tls/index.js';

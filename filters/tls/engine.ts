@@ -1,0 +1,203 @@
+/**
+ * The interface between the TLS filter and a TLS implementation (an
+ * "engine"). The filter knows nothing of OpenSSL or node-forge: it moves
+ * bytes, runs the handshake timer, enforces the verification policy, tells a
+ * close_notify from a truncation and reports errors. An engine only speaks
+ * the protocol: ciphertext in, plaintext out, and the other way round.
+ *
+ * The contract is byte-oriented and push-based, like OpenSSL's memory BIOs
+ * or SwiftNIO's `NIOSSLHandler`:
+ *
+ * ```
+ *            plaintext                             plaintext
+ *   session.send(chunks, done) ──►  ENGINE  ──► host.deliver(chunk)
+ *   host.transmit(chunks, done) ◄──  ENGINE  ◄── session.receive(chunk)
+ *            ciphertext                            ciphertext
+ * ```
+ *
+ * Rules every engine keeps:
+ * 1. The role is fixed when the session is opened; a client session starts
+ *    the handshake (sends its ClientHello) from `open()` on, at once or soon.
+ * 2. `receive()` takes ciphertext in any fragmentation, from one byte to many
+ *    records at once; partial records are kept until they are complete.
+ * 3. Every callback to the host happens after `open()` has returned (defer
+ *    with `queueMicrotask`/`setImmediate` if need be), and none happens after
+ *    `destroy()` or after `host.fail()`.
+ * 4. `host.transmit()` is called with at most ONE batch outstanding: the
+ *    engine waits for its `done` before transmitting again (queue in
+ *    between). That is the transport's backpressure.
+ * 5. The engine verifies the peer's certificate chain against `ca` but does
+ *    NOT reject an untrusted chain itself (except a missing client
+ *    certificate, see {@link EngineConfig.requestCert}): it reports the
+ *    verdict in {@link HandshakeFacts.chainError} and the filter decides,
+ *    after also checking the host name. So both engines share one policy.
+ * 6. Errors are reported once, through `host.fail()`, as a `WirestackError`
+ *    whose code is one of the `ERR_WIRESTACK_TLS_*` codes (see
+ *    `filters/tls/errors.ts` for the mapping helpers). After `fail()` the
+ *    session is dead; the filter destroys it.
+ */
+import type { WirestackError } from '../../lib/errors.js';
+
+/** A TLS protocol version, as OpenSSL and Node name them. */
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** PEM text or DER/PEM bytes; a list where several are allowed (CA bundles). */
+export type Pem = string | Buffer;
+
+/** A certificate and its private key (or a PKCS#12 bundle), as an engine needs them. */
+export interface TlsIdentity {
+  /** Certificate chain, leaf first, PEM. */
+  cert?: Pem | readonly Pem[];
+  /** Private key, PEM. */
+  key?: Pem | readonly Pem[];
+  /** PKCS#12 bundle holding both (instead of cert/key). */
+  pfx?: Buffer;
+  /** Passphrase for an encrypted key or pfx. */
+  passphrase?: string;
+}
+
+/**
+ * Chooses the server's identity from the name the client asked for (SNI);
+ * `undefined` keeps the default identity. May be async.
+ */
+export type SniCallback = (servername: string) => TlsIdentity | undefined | Promise<TlsIdentity | undefined>;
+
+/**
+ * Everything a session needs, already validated and defaulted by the filter
+ * (`filters/tls/options.ts`). An engine that cannot honour a field must say
+ * so in {@link TlsEngine.check}, never ignore it silently. The same object
+ * is passed for every connection of one filter, so an engine may cache what
+ * it derives from it (keyed on the object, e.g. in a WeakMap).
+ */
+export interface EngineConfig extends TlsIdentity {
+  readonly role: 'client' | 'server';
+  /** Trusted CAs for the peer's chain. Absent: the engine's default roots (Mozilla's for node). */
+  readonly ca: Pem | readonly Pem[] | undefined;
+  /** ALPN protocols, most preferred first. Absent: no ALPN. */
+  readonly alpn: readonly string[] | undefined;
+  readonly minVersion: TlsVersion;
+  readonly maxVersion: TlsVersion | undefined;
+  /** OpenSSL cipher list (TLS 1.2 and below). Absent: the engine's default. */
+  readonly ciphers: string | undefined;
+  /** Client: a session from an earlier 'session' event, to resume. */
+  readonly session: Buffer | undefined;
+  /**
+   * Server: ask the client for a certificate. With `rejectUnauthorized` the
+   * handshake itself fails when the client sends none; a certificate that is
+   * sent is verified and reported in {@link HandshakeFacts.chainError}.
+   */
+  readonly requestCert: boolean;
+  /** Whether the filter will reject an unverified peer (see `requestCert`). */
+  readonly rejectUnauthorized: boolean;
+  /** Server: per-name identity (SNI). */
+  readonly sni: SniCallback | undefined;
+  /** Server: 48 bytes of session ticket keys, shared by servers that should resume each other's sessions. */
+  readonly ticketKeys: Buffer | undefined;
+  /** Whether the host wants {@link EngineHost.keylog} lines (costs nothing when false). */
+  readonly keylog: boolean;
+}
+
+/** What differs per connection of one filter. */
+export interface SessionParams {
+  /** Client: the SNI name to send; never an IP address. Absent: send none. */
+  readonly servername: string | undefined;
+}
+
+/** What the engine knows once the handshake is complete. */
+export interface HandshakeFacts {
+  /** Negotiated protocol, e.g. `'TLSv1.3'`. */
+  readonly protocol: string;
+  /** Negotiated cipher suite, IANA/RFC name (`'TLS_AES_256_GCM_SHA384'`). */
+  readonly cipher: string;
+  /** Negotiated ALPN protocol, or `null` when none was agreed. */
+  readonly alpn: string | null;
+  /** The peer's leaf certificate, DER; `null` when it sent none. */
+  readonly peerCertificate: Buffer | null;
+  /**
+   * Why the peer's chain is not trusted, or `null` when it is (or when there
+   * is no certificate and none was required). Code `ERR_WIRESTACK_TLS_UNKNOWN_CA`,
+   * `_CERT_EXPIRED`, `_CERT_NOT_YET_VALID` or `_CERT_INVALID`. The filter
+   * checks the host name itself.
+   */
+  readonly chainError: WirestackError | null;
+  /** Whether an earlier session was resumed. */
+  readonly resumed: boolean;
+}
+
+/** The filter's side of the contract: what an engine calls. */
+export interface EngineHost {
+  /**
+   * Sends TLS records to the peer. Call `done` (once) when the transport has
+   * room for more; do not call `transmit` again before (rule 4). `done` gets
+   * an error if the transport is gone.
+   */
+  transmit(chunks: Buffer[], done: (err?: Error | null) => void): void;
+  /** Hands decrypted application data up. Zero-length chunks are allowed and ignored. */
+  deliver(chunk: Buffer): void;
+  /** The handshake is complete (once per session). */
+  secure(facts: HandshakeFacts): void;
+  /**
+   * The peer's readable side has ended, and how: `'close_notify'` when its
+   * close_notify alert arrived, `'transport'` when the transport ended
+   * (after {@link EngineSession.transportEnded}) with no close_notify
+   * before it. Called once; the filter decides whether it is a truncation.
+   */
+  peerEnded(how: 'close_notify' | 'transport'): void;
+  /** A fatal failure (rule 6). */
+  fail(error: WirestackError): void;
+  /** Client: a session the application may pass as `session` later to resume. May come more than once (TLS 1.3 tickets). */
+  session(session: Buffer): void;
+  /** One NSS key log line (with its newline), when {@link EngineConfig.keylog} is set. */
+  keylog(line: Buffer): void;
+}
+
+/** One TLS session over one transport, made by {@link TlsEngine.open}. */
+export interface EngineSession {
+  /** Ciphertext that arrived from the peer, in any fragmentation (rule 2). */
+  receive(chunk: Buffer): void;
+  /**
+   * Encrypts and sends plaintext (a writev batch: ideally one record for
+   * all of it). May be called before the handshake is done; the engine holds
+   * the data until then. `done` when the engine has taken it and may take
+   * more (after the resulting records were transmitted, or queued within a
+   * bound).
+   */
+  send(chunks: Buffer[], done: (err?: Error | null) => void): void;
+  /**
+   * Sends close_notify after everything sent so far; `done` once it has been
+   * transmitted (its `transmit` completed). The session may still receive
+   * (TLS 1.3 half-close; in TLS 1.2 the peer usually answers and ends).
+   */
+  close(done: (err?: Error | null) => void): void;
+  /**
+   * The transport has ended: no more `receive()` calls. The engine finishes
+   * what it has and then calls {@link EngineHost.peerEnded} (with
+   * `'close_notify'` if it saw one among the bytes received before, and had
+   * not yet said so; otherwise `'transport'`).
+   */
+  transportEnded(): void;
+  /**
+   * Optional (conn.pop()): after the peer's close_notify, resolves with the
+   * bytes received after that alert, which belong to the stream below. An
+   * engine that cannot find the exact end of the TLS stream leaves this
+   * undefined and pop() rejects with `ERR_WIRESTACK_TLS_UNSUPPORTED`.
+   */
+  unwrap?(): Promise<Buffer[]>;
+  /** Stops at once and frees everything; no host calls afterwards. Idempotent. */
+  destroy(): void;
+}
+
+/** A TLS implementation. One engine value serves many sessions. */
+export interface TlsEngine {
+  /** The name used in the filter's `engine` option: `'node'`, `'forge'`. */
+  readonly name: string;
+  /**
+   * Throws a `WirestackError` (`ERR_WIRESTACK_TLS_UNSUPPORTED` or
+   * `ERR_WIRESTACK_INVALID_ARGUMENT`) if the engine cannot honour `config`.
+   * Called once when the filter is made, so mistakes show early; may also
+   * prepare what all sessions share (parsed keys, contexts).
+   */
+  check(config: EngineConfig): void;
+  /** Starts one session for one connection. */
+  open(config: EngineConfig, params: SessionParams, host: EngineHost): EngineSession;
+}

@@ -1,0 +1,86 @@
+/**
+ * Maps what TLS implementations report (OpenSSL error codes, X.509 verify
+ * codes, received alerts) to wirestack's stable `ERR_WIRESTACK_TLS_*` codes.
+ * Engines use these helpers so that one failure has one code whatever the
+ * engine.
+ */
+import { WirestackError, isWirestackError, type ErrorCode } from '../../lib/errors.js';
+
+// X.509 verification results (OpenSSL's X509_V_ERR_* names, as Node reports
+// them in `err.code`) that mean "the chain does not lead to a trusted CA".
+const UNKNOWN_CA_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_UNTRUSTED',
+  'INVALID_CA',
+]);
+
+/**
+ * The code for a certificate verification failure named by an OpenSSL
+ * X.509 verify code (`'CERT_HAS_EXPIRED'`, `'DEPTH_ZERO_SELF_SIGNED_CERT'`, …).
+ */
+export function verifyCodeToErrorCode(verifyCode: string): ErrorCode {
+  if (UNKNOWN_CA_CODES.has(verifyCode)) return 'ERR_WIRESTACK_TLS_UNKNOWN_CA';
+  if (verifyCode === 'CERT_HAS_EXPIRED') return 'ERR_WIRESTACK_TLS_CERT_EXPIRED';
+  if (verifyCode === 'CERT_NOT_YET_VALID') return 'ERR_WIRESTACK_TLS_CERT_NOT_YET_VALID';
+  if (verifyCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || verifyCode === 'HOSTNAME_MISMATCH') {
+    return 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH';
+  }
+  return 'ERR_WIRESTACK_TLS_CERT_INVALID';
+}
+
+/** A coded error for a certificate that failed verification. */
+export function verifyError(verifyCode: string, message: string, cause?: unknown): WirestackError {
+  return new WirestackError(verifyCodeToErrorCode(verifyCode), `tls: ${message} (${verifyCode})`,
+    { layer: 'tls', cause });
+}
+
+// OpenSSL names a received alert in the error reason: "sslv3 alert handshake
+// failure", "tlsv1 alert unknown ca", "tlsv13 alert certificate required";
+// Node turns the reason into the code ERR_SSL_TLSV1_ALERT_UNKNOWN_CA.
+const ALERT_CODE = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
+// A few alerts OpenSSL reports under their own reason names.
+const NAMED_ALERTS: Readonly<Record<string, string>> = {
+  ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'unrecognized_name',
+};
+
+/** The name of the alert an OpenSSL/Node error code says was received (`'unknown_ca'`), if any. */
+export function alertNameOf(code: string): string | undefined {
+  const match = ALERT_CODE.exec(code);
+  if (match) return match[1]!.toLowerCase();
+  return NAMED_ALERTS[code];
+}
+
+/** A coded error for a fatal alert received from the peer. */
+export function alertError(alert: string, cause?: unknown): WirestackError {
+  return new WirestackError('ERR_WIRESTACK_TLS_ALERT', `tls: the peer sent a fatal "${alert}" alert`,
+    { layer: 'tls', alert, cause });
+}
+
+// OpenSSL reasons that mean "we cannot agree", i.e. a failed handshake.
+const UNSUPPORTED_OPTION = /^ERR_(?:OSSL_EVP_UNSUPPORTED|SSL_NO_CIPHER_MATCH|INVALID_ARG_VALUE)$/;
+
+/**
+ * Gives any error an engine met its TLS code. `handshaking` says whether the
+ * handshake was still in progress: a protocol failure then is
+ * `ERR_WIRESTACK_TLS_HANDSHAKE`, afterwards `ERR_WIRESTACK_TLS`. Transport
+ * errors (resets) keep their transport code.
+ */
+export function toTlsError(err: unknown, handshaking: boolean): WirestackError {
+  if (isWirestackError(err)) return err as WirestackError;
+  const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : '';
+  const message = err instanceof Error ? err.message : String(err);
+  const alert = alertNameOf(code);
+  if (alert !== undefined) return alertError(alert, err);
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new WirestackError('ERR_WIRESTACK_TRANSPORT', `tls: the transport failed: ${message}`, { layer: 'tls', cause: err });
+  }
+  if (UNSUPPORTED_OPTION.test(code)) {
+    return new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: ${message}`, { layer: 'tls', cause: err });
+  }
+  return new WirestackError(handshaking ? 'ERR_WIRESTACK_TLS_HANDSHAKE' : 'ERR_WIRESTACK_TLS',
+    `tls: ${handshaking ? 'handshake failed: ' : ''}${message}`, { layer: 'tls', cause: err });
+}

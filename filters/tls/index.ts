@@ -1,0 +1,47 @@
+/**
+ * The TLS filter: `tls.client(opts)` and `tls.server(opts)`. The role is
+ * fixed when the filter is made; one filter value serves many connections.
+ */
+import type { Filter } from '../../lib/filter.js';
+import type { Duplex } from '../../lib/stream.js';
+import { TlsLayer } from './layer.js';
+import { resolveOptions, type TlsClientOptions, type TlsServerOptions } from './options.js';
+
+/**
+ * A TLS client filter: the layer it makes starts the handshake at once.
+ * Verifies the server's chain and host name unless `rejectUnauthorized: false`.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ host: 'example.com', port: 443 }, [tls.client({ alpn: ['http/1.1'] })]);
+ * const info = await conn.secured;
+ * ```
+ */
+function client(options: TlsClientOptions = {}): Filter {
+  const resolved = resolveOptions('client', options);
+  return { name: resolved.name, attach: (lower: Duplex, ctx) => new TlsLayer(lower, resolved, ctx) };
+}
+
+/**
+ * A TLS server filter. Needs `cert` and `key` (or `pfx`, or an `sni`
+ * callback); `requestCert: true` asks for and verifies client certificates.
+ *
+ * @example
+ * ```ts
+ * const listener = await listen({ port: 8443 }, [tls.server({ cert, key })], async (conn) => { … });
+ * ```
+ */
+function server(options: TlsServerOptions): Filter {
+  const resolved = resolveOptions('server', options);
+  return { name: resolved.name, attach: (lower: Duplex, ctx) => new TlsLayer(lower, resolved, ctx) };
+}
+
+/** The TLS filter's factories. */
+export const tls = { client, server } as const;
+
+export { TlsLayer } from './layer.js';
+export type { TlsClientOptions, TlsCommonOptions, TlsServerOptions } from './options.js';
+export type { PeerCertificate, SecureInfo, TlsStatus } from './info.js';
+export type {
+  EngineConfig, EngineHost, EngineSession, HandshakeFacts, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
+} from './engine.js';

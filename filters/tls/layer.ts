@@ -1,0 +1,215 @@
+/**
+ * The TLS layer: plaintext above, TLS records below. It drives an engine
+ * session (see `engine.ts`) and keeps the policy every engine shares: the
+ * handshake timer, certificate and host name verification, telling a
+ * close_notify from a truncation, and one coded error for every failure.
+ */
+import { WirestackError } from '../../lib/errors.js';
+import type { LayerContext } from '../../lib/filter.js';
+import { Layer } from '../../lib/layer.js';
+import { secureLayer, type SecureLayerCapability } from '../../lib/secure-layer.js';
+import type { Duplex } from '../../lib/stream.js';
+import type { EngineHost, EngineSession, HandshakeFacts } from './engine.js';
+import { certificateMatchesHost, describeCertificate, type SecureInfo, type TlsStatus } from './info.js';
+import { clientServername, type ResolvedTlsOptions } from './options.js';
+
+type Callback = (err?: Error | null) => void;
+
+// How long a failing layer waits for its last records (an alert) to leave.
+const FAIL_FLUSH_MS = 200;
+
+/**
+ * One TLS session over the stream below. Events: `'secure'` (SecureInfo),
+ * `'session'` (Buffer, client: a session to resume later).
+ */
+export class TlsLayer extends Layer {
+  readonly #options: ResolvedTlsOptions;
+  readonly #session: EngineSession;
+  // Client: the name the server's certificate must match (SNI name, else the IP connected to).
+  readonly #verifyHost: string | undefined;
+  // Set once the handshake is done and the peer accepted by policy.
+  #info: SecureInfo | undefined;
+  // Set when the peer's side ended, and how.
+  #peerClose: 'close_notify' | 'transport' | undefined;
+  // The handshake timer; cleared at 'secure' or teardown.
+  #timer: NodeJS.Timeout | undefined;
+  // The close_notify waiters of unwrap(): resolved or rejected at the peer's end.
+  #peerEndWaiters: Array<(how: 'close_notify' | 'transport') => void> = [];
+  // Set when finishOut() or unwrap() has sent our close_notify.
+  #closeSent = false;
+  readonly #secured: Promise<SecureInfo>;
+  #resolveSecured!: (info: SecureInfo) => void;
+  #rejectSecured!: (error: Error) => void;
+
+  constructor(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext) {
+    super(lower, { name: options.name });
+    this.#options = options;
+    this.#secured = new Promise<SecureInfo>((resolve, reject) => {
+      this.#resolveSecured = resolve;
+      this.#rejectSecured = reject;
+    });
+    // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
+    this.#secured.catch(() => {});
+    const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
+    this.#verifyHost = servername ?? (options.servername === false ? undefined : ctx.remote.host);
+    if (options.handshakeTimeout > 0) {
+      this.#timer = setTimeout(() => this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT',
+        `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
+      this.#timer.unref();
+    }
+    this.#session = options.engine.open(options.config, { servername }, this.#host);
+  }
+
+  /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
+  get [secureLayer](): SecureLayerCapability {
+    return { secured: this.#secured, status: () => this.status };
+  }
+
+  /** Resolves with the session's facts when the handshake is done; rejects if it fails. */
+  get secured(): Promise<SecureInfo> {
+    return this.#secured;
+  }
+
+  /** The session's facts so far and how the peer closed. */
+  get status(): TlsStatus {
+    return { info: this.#info, peerClose: this.#peerClose };
+  }
+
+  // ── what the engine calls ───────────────────────────────────────────────
+
+  readonly #host: EngineHost = {
+    transmit: (chunks, done) => this.sendDown(chunks, done),
+    deliver: (chunk) => {
+      this.pushUp(chunk);
+    },
+    secure: (facts) => this.#onSecure(facts),
+    peerEnded: (how) => this.#onPeerEnded(how),
+    fail: (error) => this.#failAfterFlush(error),
+    session: (session) => {
+      this.emit('session', session);
+      this.#options.onSession?.(session);
+    },
+    keylog: (line) => {
+      this.#options.keylog?.write(line);
+    },
+  };
+
+  #onSecure(facts: HandshakeFacts): void {
+    const { config } = this.#options;
+    let error = facts.chainError;
+    if (!error && config.role === 'client' && facts.peerCertificate && this.#verifyHost !== undefined &&
+        !facts.resumed && !certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
+      error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+        `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
+    }
+    const mustVerify = config.role === 'client' || config.requestCert;
+    if (error && mustVerify && config.rejectUnauthorized) {
+      this.destroy(error);
+      return;
+    }
+    clearTimeout(this.#timer);
+    const authorized = error === null && (facts.peerCertificate !== null || (facts.resumed && mustVerify));
+    this.#info = {
+      protocol: facts.protocol,
+      cipher: facts.cipher,
+      alpn: facts.alpn,
+      peerCertificate: facts.peerCertificate ? describeCertificate(facts.peerCertificate) : null,
+      authorized,
+      authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate (or none was asked for)',
+      resumed: facts.resumed,
+    };
+    this.#resolveSecured(this.#info);
+    this.emit('secure', this.#info);
+  }
+
+  // The engine's last records are usually an alert telling the peer why;
+  // end the transport so they are delivered (a destroy would reset it and
+  // the alert could be lost), then fail. Bounded, for a peer that never reads.
+  #failAfterFlush(error: WirestackError): void {
+    const lower = this.lower;
+    if (this.destroyed || lower.destroyed || lower.writableEnded || lower.writableNeedDrain) {
+      this.destroy(error);
+      return;
+    }
+    const fail = (): void => {
+      clearTimeout(timer);
+      this.destroy(error);
+    };
+    const timer = setTimeout(fail, FAIL_FLUSH_MS);
+    lower.end(fail);
+  }
+
+  #onPeerEnded(how: 'close_notify' | 'transport'): void {
+    this.#peerClose = how;
+    const waiters = this.#peerEndWaiters;
+    this.#peerEndWaiters = [];
+    for (const waiter of waiters) waiter(how);
+    if (this.#info === undefined) {
+      this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE',
+        'tls: handshake failed: the peer closed the connection during the handshake', { layer: this.name }));
+      return;
+    }
+    if (how === 'transport' && !this.#options.allowTruncation) {
+      this.destroy(new WirestackError('ERR_WIRESTACK_TLS_TRUNCATED',
+        'tls: the transport ended without a close_notify (possible truncation attack; allowTruncation accepts it)', { layer: this.name }));
+      return;
+    }
+    this.pushUp(null);
+  }
+
+  // ── Layer hooks ─────────────────────────────────────────────────────────
+
+  protected override transformIn(chunk: Buffer): void {
+    this.#session.receive(chunk);
+  }
+
+  protected override transformOut(chunks: Buffer[], done: Callback): void {
+    this.#session.send(chunks, done);
+  }
+
+  protected override finishOut(done: Callback): void {
+    this.#sendCloseNotify(done);
+  }
+
+  // The transport's end is not our end: the engine says whether a
+  // close_notify came first (peerEnded), and that decides.
+  protected override finishIn(): void {
+    this.#session.transportEnded();
+  }
+
+  protected override teardown(error: Error | null): void {
+    clearTimeout(this.#timer);
+    this.#session.destroy();
+    this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+      'tls: the connection closed before the handshake finished', { layer: this.name }));
+  }
+
+  /**
+   * For `conn.pop()`: sends close_notify, waits for the peer's, and returns
+   * the bytes that followed it. Only engines that find the exact end of the
+   * TLS stream can do this; the node engine cannot (OpenSSL reads ahead).
+   */
+  override async unwrap(): Promise<Buffer[]> {
+    const unwrapSession = this.#session.unwrap?.bind(this.#session);
+    if (!unwrapSession) {
+      throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED',
+        `tls: the ${this.#options.engine.name} engine cannot find the exact end of the TLS stream, so the layer cannot be removed`,
+        { layer: this.name });
+    }
+    await new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve())));
+    const how = this.#peerClose ?? await new Promise<'close_notify' | 'transport'>((resolve) => this.#peerEndWaiters.push(resolve));
+    if (how !== 'close_notify') {
+      throw new WirestackError('ERR_WIRESTACK_TLS_TRUNCATED', 'tls: the transport ended without a close_notify', { layer: this.name });
+    }
+    return unwrapSession();
+  }
+
+  #sendCloseNotify(done: Callback): void {
+    if (this.#closeSent) {
+      done();
+      return;
+    }
+    this.#closeSent = true;
+    this.#session.close(done);
+  }
+}

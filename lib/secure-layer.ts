@@ -1,0 +1,26 @@
+import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
+import type { Duplex } from './stream.js';
+
+/**
+ * The capability a layer that secures the connection (TLS) offers, so that
+ * the connection can find the topmost one without importing TLS code. The
+ * layer also emits `'secure'` (with the {@link SecureInfo}) and `'session'`
+ * (with a resumable session), which the connection re-emits.
+ */
+export const secureLayer: unique symbol = Symbol.for('wirestack.secureLayer');
+
+/** What a secure layer exposes under {@link secureLayer}. */
+export interface SecureLayerCapability {
+  /** Resolves when the handshake is done; rejects if it fails. Never an unhandled rejection. */
+  readonly secured: Promise<SecureInfo>;
+  /** The session's facts and how the peer closed, so far. */
+  status(): TlsStatus;
+}
+
+/** A layer offering {@link SecureLayerCapability}. */
+export type SecureLayer = Duplex & { readonly [secureLayer]: SecureLayerCapability };
+
+/** Whether `stream` is a secure (TLS) layer. */
+export function isSecureLayer(stream: Duplex): stream is SecureLayer {
+  return typeof (stream as Partial<Record<typeof secureLayer, unknown>>)[secureLayer] === 'object';
+}
