@@ -28,10 +28,15 @@ export default [
       entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs',
     },
   },
+  // Declarations twice: .d.ts for import, .d.cts for require, so TypeScript
+  // gives each kind of consumer declarations of its own module kind.
   {
     input: entries,
     external,
     plugins: [dts({ tsconfig: './tsconfig.build.json' })],
-    output: { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+    output: [
+      { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+      { dir: 'dist/types', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: 'chunks/[name]-[hash].d.cts' },
+    ],
   },
 ];

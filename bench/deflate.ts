@@ -4,10 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { type Filter, duplexPair, wirestack, wrap } from './wirestack.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
+import { type BenchOptions, type Row, cpuNote, formatBytes, interleaved, rate, throughputRow, unavailable } from './harness.js';
 import { bulk, destroyAll } from './transfer.js';
 
 const ROW = 'deflate layer pair, compressible text (vs plain zlib stream pair)';
@@ -43,7 +44,7 @@ export const deflateGroup: Group = {
     // zlib at level 6 moves tens of MB/s, not hundreds: a quarter of --size per sample keeps the
     // row within the run's time and still moves more than --size over the five samples.
     const bytes = Math.max(64 * 1024, Math.round(opts.size / 4));
-    const cpu: Partial<Record<'zlib' | 'wirestack', number>> = {};
+    const cpu: Partial<Record<'zlib' | 'zlibFlushed' | 'wirestack', number>> = {};
     const m = await interleaved({
       zlib: async () => {
         const [a, b] = duplexPair({ highWaterMark: 64 * 1024 });
@@ -54,6 +55,24 @@ export const deflateGroup: Group = {
         // A compressor that is never flushed keeps the last bytes until end(), so the plain pair ends.
         const timing = await bulk(compress, inflate, bytes, WRITE_SIZE, text, true);
         await destroyAll(compress, inflate, a, b);
+        return timing;
+      },
+      // The same pair flushed after every write, as the layer does: the work is then the same.
+      zlibFlushed: async () => {
+        const [a, b] = duplexPair({ highWaterMark: 64 * 1024 });
+        const compress = zlib.createDeflateRaw();
+        const inflate = zlib.createInflateRaw();
+        const flushing = new Writable({
+          highWaterMark: 64 * 1024,
+          write(chunk: Buffer, _encoding, callback) {
+            compress.write(chunk);
+            compress.flush(zlib.constants.Z_SYNC_FLUSH, () => callback());
+          },
+        });
+        compress.pipe(a);
+        b.pipe(inflate);
+        const timing = await bulk(flushing, inflate, bytes, WRITE_SIZE, text);
+        await destroyAll(flushing, compress, inflate, a, b);
         return timing;
       },
       wirestack: async () => {
@@ -69,6 +88,7 @@ export const deflateGroup: Group = {
     return [throughputRow('deflate', ROW, bytes, m.zlib, m.wirestack, TARGET,
       `${formatBytes(bytes)} of text (@types/node declarations) per sample (compresses to ${(ratio * 100).toFixed(0)}%) in ${formatBytes(WRITE_SIZE)} writes, level 6 both, over duplexPair; ` +
       'the layer flushes (Z_SYNC_FLUSH) after every write as the filter promises; the plain pair is never flushed, only ended after the last write' +
-      cpuNote(cpu.zlib, cpu.wirestack))];
+      cpuNote(cpu.zlib, cpu.wirestack) +
+      `; against a zlib pair flushed after every write like the layer (${rate(bytes, m.zlibFlushed)}): ratio ${(m.zlibFlushed / m.wirestack).toFixed(2)}`)];
   },
 };

@@ -126,8 +126,13 @@ export function netConnect(port: number, writableHighWaterMark?: number): Promis
   });
 }
 
-/** Destroys each stream and waits until all have emitted `'close'`. */
-export async function destroyAll(...streams: Array<{ destroy(): void; destroyed: boolean; once(event: 'close', cb: () => void): unknown; closed?: boolean }>): Promise<void> {
+/**
+ * Destroys each stream and waits until all have emitted `'close'`. A sample
+ * is over, so the resets this causes at the other ends are expected: their
+ * errors are ignored.
+ */
+export async function destroyAll(...streams: Array<{ destroy(): void; destroyed: boolean; once(event: 'close', cb: () => void): unknown; on(event: 'error', cb: () => void): unknown; closed?: boolean }>): Promise<void> {
+  for (const s of streams) s.on('error', () => {});
   await Promise.all(streams.map((s) => new Promise<void>((resolve) => {
     if (s.closed) return resolve();
     s.once('close', () => resolve());

@@ -25,3 +25,11 @@ export type {
   TlsClientOptions, TlsCommonOptions, TlsServerOptions, PeerCertificate, SecureInfo, TlsStatus,
   EngineConfig, EngineHost, EngineSession, HandshakeFacts, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from '../filters/tls/index.js';
+export { throughput } from './stats.js';
+export type { Throughput } from './stats.js';
+export { log } from '../filters/log/index.js';
+export type { LogFormat, LogLevel, LogOptions, LogSink, LogWritable } from '../filters/log/index.js';
+export { deflate } from '../filters/deflate.js';
+export type { DeflateOptions } from '../filters/deflate.js';
+export { meter, MeterLayer } from '../filters/meter.js';
+export type { MeterOptions, MeterReading } from '../filters/meter.js';

@@ -30,3 +30,28 @@ export class LayerStats {
     return performance.now() - this.startedAt;
   }
 }
+
+/** Average throughput of one layer, bytes per second each way. */
+export interface Throughput {
+  /** Bytes per second read from below. */
+  readonly bytesInPerSecond: number;
+  /** Bytes per second written below. */
+  readonly bytesOutPerSecond: number;
+  /** The milliseconds the averages are taken over. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * The average throughput of a layer from its counts: bytes each way divided
+ * by the time from the layer's start to `until` (a `performance.now()`
+ * value; default now).
+ */
+export function throughput(stats: LayerStats, until: number = performance.now()): Throughput {
+  const elapsedMs = Math.max(until - stats.startedAt, 0);
+  const seconds = elapsedMs / 1000;
+  return {
+    bytesInPerSecond: seconds > 0 ? stats.bytesIn / seconds : 0,
+    bytesOutPerSecond: seconds > 0 ? stats.bytesOut / seconds : 0,
+    elapsedMs,
+  };
+}

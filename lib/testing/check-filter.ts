@@ -194,11 +194,14 @@ const PROPERTIES: Property[] = [
     property: 'while nobody reads the server, the client can get only a bounded number of bytes accepted; all arrive once reading resumes',
     async body(ends, fail) {
       const { client, server, random, settings } = ends;
-      const chunk = random.bytes(64 * 1024);
       const hash = createHash('sha256');
       let accepted = 0;
-      // Write until the stack refuses more and stays full for 300 ms.
+      // Write until the stack refuses more and stays full for 300 ms. Each
+      // chunk is fresh: a repeated one would let a compressing filter with a
+      // large window (brotli: 4 MiB) shrink it to a few bytes, so accepted
+      // bytes would no longer measure the memory held.
       for (;;) {
+        const chunk = random.bytes(64 * 1024);
         hash.update(chunk);
         accepted += chunk.length;
         if (accepted > settings.memoryBound + 2 * chunk.length) {
