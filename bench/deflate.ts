@@ -89,6 +89,7 @@ export const deflateGroup: Group = {
       `${formatBytes(bytes)} of text (@types/node declarations) per sample (compresses to ${(ratio * 100).toFixed(0)}%) in ${formatBytes(WRITE_SIZE)} writes, level 6 both, over duplexPair; ` +
       'the layer flushes (Z_SYNC_FLUSH) after every write as the filter promises; the plain pair is never flushed, only ended after the last write' +
       cpuNote(cpu.zlib, cpu.wirestack) +
-      `; against a zlib pair flushed after every write like the layer (${rate(bytes, m.zlibFlushed)}): ratio ${(m.zlibFlushed / m.wirestack).toFixed(2)}`)];
+      `; against a zlib pair flushed after every write like the layer (${rate(bytes, m.zlibFlushed)}): ratio ${(m.zlibFlushed / m.wirestack).toFixed(2)}` +
+      cpuNote(cpu.zlibFlushed, cpu.wirestack))];
   },
 };
