@@ -19,9 +19,9 @@ export interface DeflateOptions {
   maxInflatedBytes?: number;
   /**
    * Most the inflated bytes may outnumber the compressed bytes received,
-   * over the whole connection (default 1000; raw DEFLATE cannot exceed
-   * about 1032). Checked once more than 1 MiB has been inflated, so short
-   * messages never trip it.
+   * over the whole connection (default 1000). Checked once more than 1 MiB
+   * has been inflated, so short messages never trip it. Raw DEFLATE of long
+   * runs of one byte reaches about 1030:1; raise this for such data.
    */
   maxRatio?: number;
 }
@@ -171,14 +171,15 @@ class DeflateLayer extends Layer {
     for (let chunk = this.#compressor.read() as Buffer | null; chunk !== null; chunk = this.#compressor.read() as Buffer | null) {
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
-      if (this.#pendingBytes >= this.writableHighWaterMark && !this.writeDown(this.#takePending())) {
-        this.#waitingForLower = true;
-        this.whenLowerDrains(() => {
-          this.#waitingForLower = false;
-          this.#pumpOut();
-        });
-        return;
-      }
+      // A large block goes down in parts, so the output held here stays under the high-water mark.
+      if (this.#pendingBytes < this.writableHighWaterMark) continue;
+      if (this.writeDown(this.#takePending())) continue;
+      this.#waitingForLower = true;
+      this.whenLowerDrains(() => {
+        this.#waitingForLower = false;
+        this.#pumpOut();
+      });
+      return;
     }
     if (this.#flushed && this.#flushDone !== null) {
       const done = this.#flushDone;

@@ -2,11 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  Layer, deflate, duplexPair, isWirestackError, meter, wrap,
-  type Connection, type DeflateOptions, type Filter,
+  Layer, deflate, duplexPair, isWirestackError, meter, tls, wrap,
+  type Connection, type DeflateOptions, type Filter, type TlsVersion,
 } from '../lib/index.js';
-import { filterChecks } from '../lib/testing/index.js';
-import { nodeTls } from './helpers/node-tls.js';
+import { filterChecks, makeCertificates } from '../lib/testing/index.js';
+
+// The TLS pair the tests stack around: wirestack's own TLS filter, with test certificates.
+const certs = makeCertificates();
+function tlsPair(role: 'client' | 'server', options: { maxVersion?: TlsVersion } = {}): Filter {
+  return role === 'client'
+    ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
+    : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
+}
 
 const MiB = 1024 * 1024;
 const algorithms = ['deflate', 'brotli'] as const;
@@ -90,6 +97,9 @@ for (const algorithm of algorithms) {
   describe(`checkFilter: deflate (${algorithm})`, () => {
     const makePair = () => ({ client: deflate({ algorithm }), server: deflate({ algorithm }) });
     for (const check of filterChecks(makePair, { seed: 20261126 })) it(check.name, () => check.run());
+    describe('over TCP', () => {
+      for (const check of filterChecks(makePair, { seed: 20261126, transport: 'tcp', bigTransferBytes: 4 << 20 })) it(check.name, () => check.run());
+    });
   });
 }
 
@@ -308,7 +318,7 @@ describe('deflate', () => {
 
   // The case that needs the per-write flush most: compression above TLS, small request/response messages.
   it('exchanges small request/response messages over TLS → deflate', async () => {
-    const [client, server] = pair([nodeTls('client'), deflate()], [nodeTls('server'), deflate()], { maxChunkSize: 100 });
+    const [client, server] = pair([tlsPair('client'), deflate()], [tlsPair('server'), deflate()], { maxChunkSize: 100 });
     for (let i = 0; i < 100; i++) {
       const request = `PING ${i}\n`;
       await client.send(request);

@@ -1,12 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
-  Layer, duplexPair, identity, isWirestackError, log, wrap,
-  type Connection, type Filter, type LogOptions,
+  Layer, duplexPair, identity, isWirestackError, log, tls, wrap,
+  type Connection, type Filter, type LogOptions, type TlsVersion,
 } from '../lib/index.js';
 import { PassThrough, Writable } from '../lib/stream.js';
-import { filterChecks } from '../lib/testing/index.js';
-import { nodeTls } from './helpers/node-tls.js';
+import { filterChecks, makeCertificates } from '../lib/testing/index.js';
+
+// The TLS pair the tests stack around: wirestack's own TLS filter, with test certificates.
+const certs = makeCertificates();
+function tlsPair(role: 'client' | 'server', options: { maxVersion?: TlsVersion } = {}): Filter {
+  return role === 'client'
+    ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
+    : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
+}
 
 // Log lines with their times replaced by "+T", so they can be compared exactly.
 function untimed(lines: readonly string[]): string[] {
@@ -54,8 +61,8 @@ describe('checkFilter: log', () => {
   // Below TLS the logger parses records in both directions; that must not disturb the stream either.
   describe('on both sides of TLS', () => {
     const aroundTls = () => ({
-      client: [log({ sink: discard }), nodeTls('client'), log({ format: 'text', sink: discard })],
-      server: [log({ format: 'hex', maxBytes: 16, sink: discard }), nodeTls('server'), log({ sink: discard })],
+      client: [log({ sink: discard }), tlsPair('client'), log({ format: 'text', sink: discard })],
+      server: [log({ format: 'hex', maxBytes: 16, sink: discard }), tlsPair('server'), log({ sink: discard })],
     });
     for (const check of filterChecks(aroundTls, { seed: 20261126, bigTransferBytes: 4 << 20 })) it(check.name, () => check.run());
   });
@@ -275,6 +282,27 @@ describe('log', () => {
     }
   });
 
+  // STARTTLS: the logger below sees plaintext first, then TLS, and names the records once they start.
+  it("tls: 'auto' notices TLS starting on a plaintext connection (STARTTLS)", async () => {
+    const lines: string[] = [];
+    const [client, server] = pair([log({ name: 'wire', sink: (line) => lines.push(line) })]);
+    await client.send('STARTTLS\r\n');
+    await server.receiveExactly(10);
+    await server.send('220 go ahead\r\n');
+    await client.receiveExactly(14);
+    await Promise.all([client.push(tlsPair('client')), server.push(tlsPair('server'))]);
+    await exchange(client, server, 'secret', 'reply');
+    const shown = untimed(lines);
+    expect(shown.slice(0, 3)).toEqual([
+      'wire +T out 10 bytes',
+      'wire +T in 14 bytes',
+      expect.stringMatching(/^wire \+T out \d+ bytes$/),
+    ]);
+    expect(shown[3]).toMatch(/^ {2}tls handshake TLSv1\.0 length=\d+$/);
+    expect(shown[5]).toMatch(/^ {2}tls handshake TLSv1\.2 length=\d+/);
+    expect(shown.filter((line) => line.includes('not a TLS record'))).toEqual([]);
+  });
+
   // One stack, two loggers: records below TLS, plaintext above it, a record split across chunks named once.
   for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) it(`below TLS (${maxVersion}) names the records, split across chunks; above TLS shows the plaintext`, async () => {
     const lines: string[] = [];
@@ -282,8 +310,8 @@ describe('log', () => {
     const wire: Buffer[] = [];
     // Pieces of at most 50 bytes: the handshake's records arrive split.
     const [client, server] = pair(
-      [log({ name: 'wire', sink }), nodeTls('client', { maxVersion }), log({ name: 'plain', format: 'text', sink })],
-      [nodeTls('server', { maxVersion })],
+      [log({ name: 'wire', sink }), tlsPair('client', { maxVersion }), log({ name: 'plain', format: 'text', sink })],
+      [tlsPair('server', { maxVersion })],
       { maxChunkSize: 50 },
     );
     client.raw.stream.on('data', (chunk: Buffer) => wire.push(chunk));

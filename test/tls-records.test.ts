@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TlsRecordParser, decodeTlsRecordHeader, looksLikeTls, type TlsRecordEvent } from '../filters/log/tls-records.js';
+import { TlsRecordParser, decodeTlsRecordHeader, looksLikeTls, startsTlsHandshake, type TlsRecordEvent } from '../filters/log/tls-records.js';
 
 // A record as it appears on the wire: type, version, length, then the body.
 function record(type: number, version: number, body: Buffer | number): Buffer {
@@ -52,6 +52,14 @@ describe('TLS record parser', () => {
     expect(looksLikeTls(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(false);
     expect(looksLikeTls(Buffer.from([22, 4]))).toBe(false);
     expect(looksLikeTls(Buffer.alloc(0))).toBe(false);
+  });
+
+  it('tells where TLS starts on a plaintext stream: a whole handshake record header', () => {
+    expect(startsTlsHandshake(record(22, 0x0301, 200))).toBe(true);
+    expect(startsTlsHandshake(Buffer.from([22, 3, 1, 0]))).toBe(false);          // header not whole yet
+    expect(startsTlsHandshake(record(23, 0x0303, 20))).toBe(false);              // not a handshake
+    expect(startsTlsHandshake(Buffer.from([22, 3, 1, 0, 0]))).toBe(false);       // too short for a handshake message
+    expect(startsTlsHandshake(Buffer.from('250 OK\r\n'))).toBe(false);
   });
 
   it('names several records in one chunk', () => {

@@ -3,7 +3,7 @@ import type { Filter, LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import { chunkLine, eventLine, hexDump, omittedLine, textLines, tlsLines, type Direction } from './format.js';
-import { TlsRecordParser, looksLikeTls } from './tls-records.js';
+import { TlsRecordParser, looksLikeTls, startsTlsHandshake } from './tls-records.js';
 
 /** How each chunk is shown: one line, a hex dump as `xxd` prints it, or the bytes as text. */
 export type LogFormat = 'summary' | 'hex' | 'text';
@@ -39,7 +39,8 @@ export interface LogOptions {
   /**
    * Name the TLS records in the bytes (for a logger below TLS): `true`,
    * `false`, or `'auto'` (the default), which decides for each direction from
-   * its first bytes.
+   * its first bytes, and on a plaintext direction notices TLS starting later
+   * (STARTTLS) at a chunk that begins with a handshake record.
    */
   tls?: 'auto' | boolean;
 }
@@ -107,12 +108,17 @@ interface DirectionState {
 
 /** The log filter's layer: formats what passes, then passes it on unchanged. */
 class LogLayer extends Layer {
+  // The options, fixed when the layer is made.
   readonly #level: LogLevel;
   readonly #format: LogFormat;
   readonly #maxBytes: number;
+  // Writes one chunk's (or event's) lines to the sink; returns whether it has room.
   readonly #writeLines: (lines: string[]) => boolean;
   // The sink when it is a stream whose backpressure we honour; null for a function.
   readonly #stream: LogWritable | null;
+  // tls: 'auto': decide from the first bytes, and look for TLS starting later.
+  readonly #autoTls: boolean;
+  // Each direction's offset and TLS parser; changed by every chunk logged.
   readonly #out: DirectionState;
   readonly #in: DirectionState;
   // performance.now() when the connection began: the zero of every line's time.
@@ -141,6 +147,7 @@ class LogLayer extends Layer {
       this.#writeLines = (lines) => sink.destroyed || sink.write(`${lines.join('\n')}\n`);
     }
     const tls = options.tls ?? 'auto';
+    this.#autoTls = tls === 'auto';
     const initial = (): TlsRecordParser | null | 'undecided' =>
       tls === 'auto' ? 'undecided' : tls ? new TlsRecordParser() : null;
     this.#out = { offset: 0, tls: initial() };
@@ -211,6 +218,8 @@ class LogLayer extends Layer {
     const state = direction === 'out' ? this.#out : this.#in;
     const lines = [chunkLine(this.name, this.#elapsedMs(), direction, chunk.length)];
     if (state.tls === 'undecided') state.tls = looksLikeTls(chunk) ? new TlsRecordParser() : null;
+    // A plaintext stream may turn into TLS later (STARTTLS): its first record starts a chunk.
+    else if (state.tls === null && this.#autoTls && startsTlsHandshake(chunk)) state.tls = new TlsRecordParser();
     if (state.tls !== null) for (const line of tlsLines(state.tls.feed(chunk))) lines.push(`  ${line}`);
     if (this.#format !== 'summary') {
       const shown = chunk.subarray(0, this.#maxBytes);

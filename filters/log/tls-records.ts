@@ -138,6 +138,17 @@ export function looksLikeTls(bytes: Buffer): boolean {
   return bytes.length > 0 && plausibleHeaderPrefix(bytes.subarray(0, 3));
 }
 
+/**
+ * Whether `bytes` begin with a whole, valid header of a TLS handshake record:
+ * how a stream that was plaintext shows that TLS has started on it
+ * (STARTTLS). Stricter than {@link looksLikeTls}, since it is asked of
+ * every chunk of a plaintext stream.
+ */
+export function startsTlsHandshake(bytes: Buffer): boolean {
+  const header = decodeTlsRecordHeader(bytes);
+  return header !== null && header.typeName === 'handshake' && header.length >= 4;
+}
+
 function plausibleHeaderPrefix(bytes: Buffer): boolean {
   if (bytes.length >= 1 && TYPE_NAMES[bytes[0]!] === undefined) return false;
   if (bytes.length >= 2 && bytes[1] !== 3) return false;
