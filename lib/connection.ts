@@ -81,7 +81,10 @@ export class Connection extends Layer {
   get secured(): Promise<SecureInfo> {
     const top = this.#topSecureLayer();
     if (top) return top[secureLayer].secured;
-    return Promise.reject(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', 'the connection has no TLS layer', { layer: 'connection' }));
+    const none = Promise.reject(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', 'the connection has no TLS layer', { layer: 'connection' }));
+    // Merely reading the property must not leave an unhandled rejection behind.
+    none.catch(() => {});
+    return none;
   }
 
   /** The topmost TLS layer's state (session facts, how the peer closed), or `undefined` without TLS. */

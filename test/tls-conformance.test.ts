@@ -14,3 +14,12 @@ for (const transport of ['memory', 'tcp'] as const) {
     }
   });
 }
+
+// The native fast path (TLS directly on the socket, allowTruncation) must pass the same suite.
+describe('checkFilter: tls over tcp, native fast path', () => {
+  const nativeServer = tls.server({ ...certs.server, allowTruncation: true });
+  const nativeClient = tls.client({ ca: certs.ca.cert, allowTruncation: true });
+  for (const check of filterChecks(() => ({ client: nativeClient, server: nativeServer }), { transport: 'tcp', seed: 20261126, bigTransferBytes: 4 << 20 })) {
+    it(check.name, () => check.run());
+  }
+});

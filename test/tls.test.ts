@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Layer, duplexPair, tls, wrap, type Connection, type Filter, type WirestackError } from '../lib/index.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Layer, connect, duplexPair, listen, tls, wrap, type Connection, type Filter, type SecureInfo, type WirestackError } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 
 const certs = makeCertificates();
@@ -20,7 +23,9 @@ const clientFilter = tls.client({ ca: certs.ca.cert });
 describe('tls over a memory pair', () => {
   it('handshakes, reports the session and moves bytes both ways', async () => {
     const { c, s } = pair(clientFilter, serverFilter);
+    const secureEvent = new Promise<SecureInfo>((resolve) => c.once('secure', resolve));
     const [ci, si] = await Promise.all([c.secured, s.secured]);
+    expect(await secureEvent).toBe(ci);
     expect(ci.protocol).toBe('TLSv1.3');
     expect(ci.authorized).toBe(true);
     expect(ci.peerCertificate!.subjectAltNames).toContain('DNS:localhost');
@@ -109,6 +114,15 @@ describe('tls verification', () => {
     wrap(b2, serverFilter, { role: 'server' });
     expect((await failureOf(c2.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
   });
+  it('refuses to skip the host name check when no host name is known', async () => {
+    const [a, b] = duplexPair();
+    const c = wrap(a, clientFilter, { role: 'client' });
+    wrap(b, serverFilter, { role: 'server' });
+    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
+    // servername: false sends no SNI but still checks the host connected to.
+    const noSni = pair(tls.client({ ca: certs.ca.cert, servername: false }), serverFilter);
+    expect((await noSni.c.secured).authorized).toBe(true);
+  });
   it('rejects an expired certificate', async () => {
     const { c } = pair(clientFilter, tls.server(certs.expired));
     expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_CERT_EXPIRED');
@@ -189,9 +203,10 @@ describe('tls features', () => {
     expect(si.authorized).toBe(true);
     expect(si.peerCertificate!.subject).toBe('CN=client');
     await roundTrip(c, s);
-    // Without a certificate the server refuses. (Node's server does not
-    // flush its certificate_required alert over a JS stream, so the client
-    // may see the end of the transport instead; it still fails as TLS.)
+    // Without a certificate the server refuses. (Over this memory pair the
+    // server's certificate_required alert does not get out before Node's
+    // TLSSocket destroys itself, so the client may see the end of the
+    // transport instead; over TCP it hears the alert, tested below.)
     const bad = pair(clientFilter, server);
     expect((await failureOf(bad.s.secured)).code).toBe('ERR_WIRESTACK_TLS_HANDSHAKE');
     expect((await failureOf(bad.c.receive())).code).toMatch(/^ERR_WIRESTACK_TLS_/);
@@ -226,6 +241,10 @@ describe('tls features', () => {
     const got = s.receiveExactly(data.length);
     await c.send(data);
     expect((await got).equals(data)).toBe(true);
+    // close_notify then FIN, a byte at a time: still a proper close.
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
   });
 
   it('works above a fragmenting layer', async () => {
@@ -259,9 +278,82 @@ describe('tls features', () => {
     expect(s.tls!.peerClose).toBe('transport');
   });
 
+  it('writes the key log to a file path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirestack-keylog-'));
+    try {
+      const file = join(dir, 'keys.log');
+      const { c, s } = pair(tls.client({ ca: certs.ca.cert, keylog: file, maxVersion: 'TLSv1.2' }), serverFilter);
+      await roundTrip(c, s);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(readFileSync(file, 'utf8')).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has no secured session without a TLS layer, and reading the property is harmless', async () => {
+    const [a] = duplexPair();
+    const plain = wrap(a, []);
+    void plain.secured;
+    expect((await failureOf(plain.secured)).code).toBe('ERR_WIRESTACK_TLS_UNSUPPORTED');
+    expect(plain.tls).toBe(undefined);
+  });
+
   it('rejects pop() with ERR_WIRESTACK_TLS_UNSUPPORTED on the node engine', async () => {
     const { c, s } = pair(clientFilter, serverFilter);
     await roundTrip(c, s);
     expect((await failureOf(c.pop())).code).toBe('ERR_WIRESTACK_TLS_UNSUPPORTED');
+    // Nothing was guessed or torn down: the connection goes on over TLS.
+    await roundTrip(c, s);
+    expect(c.layers.map((l) => l.name)).toEqual(['tls']);
+  });
+});
+
+describe('tls over TCP: the native fast path', () => {
+  async function tcpPair(client: Filter[], server: Filter[]): Promise<{ c: Connection; s: Connection; close: () => Promise<void> }> {
+    let accepted!: (conn: Connection) => void;
+    const got = new Promise<Connection>((resolve) => { accepted = resolve; });
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, server, (conn) => accepted(conn));
+    const { port } = listener.address() as { port: number };
+    const c = await connect({ host: 'localhost', port }, client);
+    return { c, s: await got, close: () => listener.close({ drain: false }) };
+  }
+
+  it('is taken on a bare socket with allowTruncation, and moves bytes both ways', async () => {
+    const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert, allowTruncation: true })],
+      [tls.server({ ...certs.server, allowTruncation: true })]);
+    await roundTrip(c, s);
+    expect(c.tls!.path).toBe('native');
+    expect(s.tls!.path).toBe('native');
+    const data = randomBytes(1 << 20);
+    const got = s.receiveExactly(data.length);
+    await c.send(data);
+    expect((await got).equals(data)).toBe(true);
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    // Natively a close_notify and a bare end look the same.
+    expect(s.tls!.peerClose).toBe('unknown');
+    await s.close();
+    expect(await c.receive()).toBe(null);
+    await close();
+  });
+
+  it('a client without a certificate hears certificate_required from a mutual-TLS server', async () => {
+    const { c, close } = await tcpPair([clientFilter], [tls.server({ ...certs.server, ca: certs.ca.cert, requestCert: true })]);
+    const err = await failureOf(c.receive());
+    expect(err.code).toBe('ERR_WIRESTACK_TLS_ALERT');
+    expect(err.alert).toBe('certificate_required');
+    await close();
+  });
+
+  it('is not taken by default (truncation must be detected) nor above another layer', async () => {
+    const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert })], [fragmenting, tls.server({ ...certs.server, allowTruncation: true })]);
+    await roundTrip(c, s);
+    expect(c.tls!.path).toBe('stream');
+    expect(s.tls!.path).toBe('stream');
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
+    await close();
   });
 });

@@ -20,9 +20,10 @@
  *    the handshake (sends its ClientHello) from `open()` on, at once or soon.
  * 2. `receive()` takes ciphertext in any fragmentation, from one byte to many
  *    records at once; partial records are kept until they are complete.
- * 3. Every callback to the host happens after `open()` has returned (defer
- *    with `queueMicrotask`/`setImmediate` if need be), and none happens after
- *    `destroy()` or after `host.fail()`.
+ * 3. `host.transmit()` may be called from within `open()` (a client's first
+ *    flight); every other host call happens after `open()` has returned
+ *    (defer with `queueMicrotask`/`setImmediate` if need be). No host call
+ *    happens after `destroy()` or after `host.fail()`.
  * 4. `host.transmit()` is called with at most ONE batch outstanding: the
  *    engine waits for its `done` before transmitting again (queue in
  *    between). That is the transport's backpressure.
@@ -37,6 +38,7 @@
  *    session is dead; the filter destroys it.
  */
 import type { WirestackError } from '../../lib/errors.js';
+import type { Duplex } from '../../lib/stream.js';
 
 /** A TLS protocol version, as OpenSSL and Node name them. */
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -200,4 +202,26 @@ export interface TlsEngine {
   check(config: EngineConfig): void;
   /** Starts one session for one connection. */
   open(config: EngineConfig, params: SessionParams, host: EngineHost): EngineSession;
+  /**
+   * Optional fast path; engines without a native one leave it out. Given
+   * the stream below, returns `undefined` unless the engine can drive that
+   * stream natively (the node engine: a connected `net.Socket`, whose handle
+   * OpenSSL then reads and writes without JavaScript in between). The
+   * returned `plaintext` stream is then the layer's stream below: it carries
+   * plaintext, ending it sends close_notify and FIN, and it ends when the
+   * peer's side ends — with no way to tell a close_notify from a bare end of
+   * the transport, which is why the filter takes this path only with
+   * `allowTruncation`. The host's `transmit`, `deliver` and `peerEnded` are
+   * not used; `secure`, `fail`, `session` and `keylog` are, and
+   * `session.destroy()` ends it all.
+   */
+  openOnSocket?(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost): NativeTls | undefined;
+}
+
+/** What {@link TlsEngine.openOnSocket} returns. */
+export interface NativeTls {
+  /** Plaintext above the natively driven socket. */
+  readonly plaintext: Duplex;
+  /** For `destroy()` only; the other methods are not used on this path. */
+  readonly session: EngineSession;
 }

@@ -19,7 +19,7 @@ import { resolveOptions, type TlsClientOptions, type TlsServerOptions } from './
  */
 function client(options: TlsClientOptions = {}): Filter {
   const resolved = resolveOptions('client', options);
-  return { name: resolved.name, attach: (lower: Duplex, ctx) => new TlsLayer(lower, resolved, ctx) };
+  return { name: resolved.name, attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
 }
 
 /**
@@ -33,7 +33,7 @@ function client(options: TlsClientOptions = {}): Filter {
  */
 function server(options: TlsServerOptions): Filter {
   const resolved = resolveOptions('server', options);
-  return { name: resolved.name, attach: (lower: Duplex, ctx) => new TlsLayer(lower, resolved, ctx) };
+  return { name: resolved.name, attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
 }
 
 /** The TLS filter's factories. */
@@ -43,5 +43,5 @@ export { TlsLayer } from './layer.js';
 export type { TlsClientOptions, TlsCommonOptions, TlsServerOptions } from './options.js';
 export type { PeerCertificate, SecureInfo, TlsStatus } from './info.js';
 export type {
-  EngineConfig, EngineHost, EngineSession, HandshakeFacts, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
+  EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from './engine.js';

@@ -52,9 +52,16 @@ export interface TlsStatus {
   /**
    * How the peer ended its side: `'close_notify'` (a proper TLS close),
    * `'transport'` (the transport ended without one: a possible truncation),
+   * `'unknown'` (on the native fast path, which cannot tell the two apart),
    * or `undefined` while it has not ended.
    */
-  readonly peerClose: 'close_notify' | 'transport' | undefined;
+  readonly peerClose: 'close_notify' | 'transport' | 'unknown' | undefined;
+  /**
+   * `'native'` when the engine drives the socket itself (the fast path,
+   * taken on a bare TCP/Unix socket with `allowTruncation`), `'stream'`
+   * when the layer moves the TLS records itself.
+   */
+  readonly path: 'native' | 'stream';
 }
 
 /** Describes a DER certificate. Engines and tests share it, so both engines report alike. */

@@ -9,7 +9,7 @@ import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import { secureLayer, type SecureLayerCapability } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
-import type { EngineHost, EngineSession, HandshakeFacts } from './engine.js';
+import type { EngineHost, EngineSession, HandshakeFacts, NativeTls } from './engine.js';
 import { certificateMatchesHost, describeCertificate, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
@@ -25,39 +25,69 @@ const FAIL_FLUSH_MS = 200;
 export class TlsLayer extends Layer {
   readonly #options: ResolvedTlsOptions;
   readonly #session: EngineSession;
+  // True on the native fast path: the stream below is the engine's plaintext stream.
+  readonly #native: boolean;
   // Client: the name the server's certificate must match (SNI name, else the IP connected to).
   readonly #verifyHost: string | undefined;
   // Set once the handshake is done and the peer accepted by policy.
   #info: SecureInfo | undefined;
-  // Set when the peer's side ended, and how.
-  #peerClose: 'close_notify' | 'transport' | undefined;
+  // Set when the peer's side ended, and how ('unknown' on the native path).
+  #peerClose: TlsStatus['peerClose'];
   // The handshake timer; cleared at 'secure' or teardown.
   #timer: NodeJS.Timeout | undefined;
   // The close_notify waiters of unwrap(): resolved or rejected at the peer's end.
-  #peerEndWaiters: Array<(how: 'close_notify' | 'transport') => void> = [];
+  #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> = [];
   // Set when finishOut() or unwrap() has sent our close_notify.
   #closeSent = false;
   readonly #secured: Promise<SecureInfo>;
   #resolveSecured!: (info: SecureInfo) => void;
   #rejectSecured!: (error: Error) => void;
 
-  constructor(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext) {
-    super(lower, { name: options.name });
+  /**
+   * Makes the layer over `lower`: natively on a connected socket when the
+   * engine can and truncation is allowed (the only thing the native path
+   * cannot see), otherwise byte by byte through an engine session.
+   */
+  static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
+    const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
+    // The engine may call back before the constructor returns (a client's
+    // first flight); the box is filled in by the constructor before then.
+    const box: { layer?: TlsLayer } = {};
+    const relay: EngineHost = {
+      transmit: (chunks, done) => box.layer!.#host.transmit(chunks, done),
+      deliver: (chunk) => box.layer!.#host.deliver(chunk),
+      secure: (facts) => box.layer!.#host.secure(facts),
+      peerEnded: (how) => box.layer!.#host.peerEnded(how),
+      fail: (error) => box.layer!.#host.fail(error),
+      session: (session) => box.layer!.#host.session(session),
+      keylog: (line) => box.layer!.#host.keylog(line),
+    };
+    const native = options.allowTruncation
+      ? options.engine.openOnSocket?.(lower, options.config, { servername }, relay)
+      : undefined;
+    return new TlsLayer(lower, options, ctx, servername, box, relay, native);
+  }
+
+  private constructor(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext, servername: string | undefined,
+    box: { layer?: TlsLayer }, relay: EngineHost, native: NativeTls | undefined) {
+    super(native?.plaintext ?? lower, { name: options.name });
+    box.layer = this;
     this.#options = options;
+    this.#native = native !== undefined;
     this.#secured = new Promise<SecureInfo>((resolve, reject) => {
       this.#resolveSecured = resolve;
       this.#rejectSecured = reject;
     });
     // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
     this.#secured.catch(() => {});
-    const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
-    this.#verifyHost = servername ?? (options.servername === false ? undefined : ctx.remote.host);
+    // `servername: false` only stops SNI; the certificate is still checked against the host.
+    this.#verifyHost = servername ?? (ctx.remote.host || undefined);
     if (options.handshakeTimeout > 0) {
       this.#timer = setTimeout(() => this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT',
         `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
       this.#timer.unref();
     }
-    this.#session = options.engine.open(options.config, { servername }, this.#host);
+    this.#session = native?.session ?? options.engine.open(options.config, { servername }, relay);
   }
 
   /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
@@ -72,7 +102,7 @@ export class TlsLayer extends Layer {
 
   /** The session's facts so far and how the peer closed. */
   get status(): TlsStatus {
-    return { info: this.#info, peerClose: this.#peerClose };
+    return { info: this.#info, peerClose: this.#peerClose, path: this.#native ? 'native' : 'stream' };
   }
 
   // ── what the engine calls ───────────────────────────────────────────────
@@ -97,10 +127,15 @@ export class TlsLayer extends Layer {
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
     let error = facts.chainError;
-    if (!error && config.role === 'client' && facts.peerCertificate && this.#verifyHost !== undefined &&
-        !facts.resumed && !certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
-      error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
-        `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
+    if (!error && config.role === 'client' && facts.peerCertificate && !facts.resumed) {
+      // Safe by default: a name we cannot check is not a name that matched.
+      if (this.#verifyHost === undefined) {
+        error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+          'tls: no host name to check the server\'s certificate against (give servername, or connect by host name)', { layer: this.name });
+      } else if (!certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
+        error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+          `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
+      }
     }
     const mustVerify = config.role === 'client' || config.requestCert;
     if (error && mustVerify && config.rejectUnauthorized) {
@@ -127,7 +162,7 @@ export class TlsLayer extends Layer {
   // the alert could be lost), then fail. Bounded, for a peer that never reads.
   #failAfterFlush(error: WirestackError): void {
     const lower = this.lower;
-    if (this.destroyed || lower.destroyed || lower.writableEnded || lower.writableNeedDrain) {
+    if (this.#native || this.destroyed || lower.destroyed || lower.writableEnded || lower.writableNeedDrain) {
       this.destroy(error);
       return;
     }
@@ -139,7 +174,7 @@ export class TlsLayer extends Layer {
     lower.end(fail);
   }
 
-  #onPeerEnded(how: 'close_notify' | 'transport'): void {
+  #onPeerEnded(how: 'close_notify' | 'transport' | 'unknown'): void {
     this.#peerClose = how;
     const waiters = this.#peerEndWaiters;
     this.#peerEndWaiters = [];
@@ -159,22 +194,30 @@ export class TlsLayer extends Layer {
 
   // ── Layer hooks ─────────────────────────────────────────────────────────
 
+  // On the native path the stream below already carries plaintext, and
+  // ending it sends close_notify and FIN: the Layer defaults do the job.
+
   protected override transformIn(chunk: Buffer): void {
-    this.#session.receive(chunk);
+    if (this.#native) this.pushUp(chunk);
+    else this.#session.receive(chunk);
   }
 
   protected override transformOut(chunks: Buffer[], done: Callback): void {
-    this.#session.send(chunks, done);
+    if (this.#native) this.sendDown(chunks, done);
+    else this.#session.send(chunks, done);
   }
 
   protected override finishOut(done: Callback): void {
-    this.#sendCloseNotify(done);
+    if (this.#native) done();
+    else this.#sendCloseNotify(done);
   }
 
   // The transport's end is not our end: the engine says whether a
-  // close_notify came first (peerEnded), and that decides.
+  // close_notify came first (peerEnded), and that decides. Natively nobody
+  // can tell; the path is only taken when truncation is allowed.
   protected override finishIn(): void {
-    this.#session.transportEnded();
+    if (this.#native) this.#onPeerEnded('unknown');
+    else this.#session.transportEnded();
   }
 
   protected override teardown(error: Error | null): void {
@@ -197,7 +240,7 @@ export class TlsLayer extends Layer {
         { layer: this.name });
     }
     await new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve())));
-    const how = this.#peerClose ?? await new Promise<'close_notify' | 'transport'>((resolve) => this.#peerEndWaiters.push(resolve));
+    const how = this.#peerClose ?? await new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => this.#peerEndWaiters.push(resolve));
     if (how !== 'close_notify') {
       throw new WirestackError('ERR_WIRESTACK_TLS_TRUNCATED', 'tls: the transport ended without a close_notify', { layer: this.name });
     }

@@ -6,10 +6,11 @@
  * OpenSSL wants sent. TLSSocket takes such a Duplex through Node's internal
  * JSStreamSocket.
  */
+import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import { Duplex } from '../../lib/stream.js';
-import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
+import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
 import { toTlsError, verifyError } from './errors.js';
 
 type Callback = (err?: Error | null) => void;
@@ -37,7 +38,17 @@ class NodeEngine implements TlsEngine {
 
   open(config: EngineConfig, params: SessionParams, host: EngineHost): EngineSession {
     const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
-    return new NodeSession(this.#contextFor(config), config, params, host, sniContext);
+    return new NodeSession(this.#contextFor(config), config, params, host, sniContext, null);
+  }
+
+  // The native fast path: OpenSSL gets the connected socket's handle itself.
+  openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost): NativeTls | undefined {
+    if (!(transport instanceof net.Socket) || !(transport as unknown as { _handle: unknown })._handle || transport.connecting) {
+      return undefined;
+    }
+    const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
+    const session = new NodeSession(this.#contextFor(config), config, params, host, sniContext, transport);
+    return { plaintext: session.plaintext, session };
   }
 
   #contextFor(config: EngineConfig): tls.SecureContext {
@@ -90,8 +101,8 @@ class NodeSession implements EngineSession {
   readonly #host: EngineHost;
   readonly #config: EngineConfig;
   // Ciphertext side: receive() pushes into its readable side; what OpenSSL
-  // writes to it goes to host.transmit().
-  readonly #port: Duplex;
+  // writes to it goes to host.transmit(). Null on the native path.
+  readonly #port: Duplex | null;
   readonly #socket: tls.TLSSocket;
   // Set by destroy() or a failure: no more host calls.
   #dead = false;
@@ -104,10 +115,11 @@ class NodeSession implements EngineSession {
   // close()'s callback, called when the port's writable side finishes (close_notify sent).
   #closeDone: Callback | null = null;
 
-  constructor(context: tls.SecureContext, config: EngineConfig, params: SessionParams, host: EngineHost, sniContext: (identity: TlsIdentity) => tls.SecureContext) {
+  constructor(context: tls.SecureContext, config: EngineConfig, params: SessionParams, host: EngineHost,
+    sniContext: (identity: TlsIdentity) => tls.SecureContext, native: net.Socket | null) {
     this.#host = host;
     this.#config = config;
-    this.#port = new Duplex({
+    this.#port = native ? null : new Duplex({
       allowHalfOpen: true,
       read: () => {},
       write: (chunk: Buffer, _encoding, callback: Callback) => this.#transmit([chunk], callback),
@@ -123,13 +135,14 @@ class NodeSession implements EngineSession {
     // before OpenSSL is told of the EOF: every byte before it has been
     // given to OpenSSL synchronously, so its readable state tells whether a
     // close_notify was among them.
-    this.#port.on('end', () => {
+    this.#port?.on('end', () => {
       this.#closeNotifyBeforeEof = (this.#socket as unknown as TlsSocketInternals)._readableState.ended;
       this.#transportEofGiven = true;
     });
+    const transport = native ?? this.#port!;
     this.#socket = config.role === 'client'
       ? tls.connect({
-        socket: this.#port,
+        socket: transport,
         secureContext: context,
         ...(params.servername === undefined ? {} : { servername: params.servername }),
         ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
@@ -138,7 +151,7 @@ class NodeSession implements EngineSession {
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
       })
-      : new tls.TLSSocket(this.#port, {
+      : new tls.TLSSocket(transport, {
         isServer: true,
         secureContext: context,
         requestCert: config.requestCert,
@@ -147,11 +160,16 @@ class NodeSession implements EngineSession {
         ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
         ...(config.sni === undefined ? {} : { SNICallback: this.#sniCallback(config, sniContext) }),
       });
-    this.#listen(config);
+    this.#listen(config, native === null);
+  }
+
+  /** The native path's plaintext stream: the TLSSocket itself. */
+  get plaintext(): Duplex {
+    return this.#socket;
   }
 
   receive(chunk: Buffer): void {
-    if (!this.#dead) this.#port.push(chunk);
+    if (!this.#dead) this.#port?.push(chunk);
   }
 
   send(chunks: Buffer[], done: Callback): void {
@@ -176,14 +194,14 @@ class NodeSession implements EngineSession {
   }
 
   transportEnded(): void {
-    if (!this.#dead) this.#port.push(null);
+    if (!this.#dead) this.#port?.push(null);
   }
 
   destroy(): void {
     if (this.#dead) return;
     this.#dead = true;
     this.#socket.destroy();
-    this.#port.destroy();
+    this.#port?.destroy();
   }
 
   #transmit(chunks: Buffer[], callback: Callback): void {
@@ -191,20 +209,23 @@ class NodeSession implements EngineSession {
     else this.#host.transmit(chunks, callback);
   }
 
-  #listen(config: EngineConfig): void {
+  // On the native path the layer reads the TLSSocket itself: no deliver/peerEnded.
+  #listen(config: EngineConfig, bytes: boolean): void {
     const socket = this.#socket;
     const onError = (err: Error): void => this.#fail(toTlsError(err, this.#handshaking));
     socket.on('error', onError);
     // A server TLSSocket over a Duplex reports some failures only this way.
     socket.on('_tlsError', onError);
     socket.once(config.role === 'client' ? 'secureConnect' : 'secure', () => this.#onSecure());
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.#dead) this.#host.deliver(chunk);
-    });
-    socket.on('end', () => {
-      if (this.#dead) return;
-      this.#host.peerEnded(this.#transportEofGiven && !this.#closeNotifyBeforeEof ? 'transport' : 'close_notify');
-    });
+    if (bytes) {
+      socket.on('data', (chunk: Buffer) => {
+        if (!this.#dead) this.#host.deliver(chunk);
+      });
+      socket.on('end', () => {
+        if (this.#dead) return;
+        this.#host.peerEnded(this.#transportEofGiven && !this.#closeNotifyBeforeEof ? 'transport' : 'close_notify');
+      });
+    }
     socket.on('session', (session: Buffer) => {
       if (!this.#dead) this.#host.session(session);
     });
@@ -263,7 +284,7 @@ class NodeSession implements EngineSession {
     this.#dead = true;
     this.#host.fail(error);
     this.#socket.destroy();
-    this.#port.destroy();
+    this.#port?.destroy();
   }
 }
 

@@ -50,7 +50,9 @@ export interface TlsClientOptions extends TlsCommonOptions {
   /**
    * The server name sent (SNI) and the name the certificate must match.
    * Default: the host connected to; an IP address is never sent as SNI (the
-   * certificate is then checked against the IP). `false`: send no SNI.
+   * certificate is then checked against the IP). `false`: send no SNI (the
+   * certificate is still checked against the host connected to). With no
+   * host known (`wrap()` without `remote.host`) give a name, or the check fails.
    */
   servername?: string | false;
   /** A session from an earlier connection's `'session'` event, to resume it. */
