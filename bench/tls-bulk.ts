@@ -8,7 +8,7 @@ import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
 import { type BenchOptions, type Row, type Sample, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
 import { type Acceptor, bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
-import { NO_TLS, type TlsFilters, tlsFilters } from './wirestack-tls.js';
+import { NO_TLS, type TlsFilters, tlsFilters, tlsPath } from './wirestack-tls.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -153,19 +153,31 @@ export async function nativeTlsOverJsEnds(): Promise<{ make: EndsFactory; close(
   };
 }
 
-/** wirestack on both ends: `connect` and `listen` with the given stacks (TLS on top). */
-export async function wirestackEnds(clientStack: Filter[], serverStack: Filter[]): Promise<{ make: EndsFactory; close(): Promise<void> }> {
+/**
+ * wirestack on both ends: `connect` and `listen` with the given stacks (TLS
+ * on top). `paths` collects which TLS path (native or stream) each end took.
+ */
+export async function wirestackEnds(clientStack: Filter[], serverStack: Filter[]): Promise<{ make: EndsFactory; close(): Promise<void>; paths: Set<string> }> {
   const acceptor = await wirestackAcceptor(serverStack);
+  const paths = new Set<string>();
   return {
+    paths,
     async make() {
       const [client, server] = await Promise.all([
         connect({ host: '127.0.0.1', port: acceptor.port }, clientStack),
         acceptor.next(),
       ]) as [Connection, Connection];
+      paths.add(`client ${tlsPath(client)}`);
+      paths.add(`server ${tlsPath(server)}`);
       return { client, server, all: [client, server] };
     },
     close: () => acceptor.close(),
   };
+}
+
+// "; wirestack TLS path: client native, server native" for a row's note.
+function pathNote(paths: Set<string> | undefined): string {
+  return paths && paths.size > 0 ? `; wirestack TLS path: ${[...paths].sort().join(', ')}` : '';
 }
 
 /** The client and server TLS filters every TLS row uses, with extra client options. */
@@ -206,16 +218,19 @@ export const tlsBulkGroup: Group = {
     const opened: Array<{ close(): Promise<void> }> = [native];
     try {
       const variants: Record<string, Sample> = { native: bulkSample(native.make, bytes, 64 * 1024) };
+      const paths: Record<string, Set<string>> = {};
       const plain = tlsPair(t);
       if (selected.has('tls-64k')) {
         const ends = await wirestackEnds([plain.client], [plain.server]);
         opened.push(ends);
+        paths['wirestack'] = ends.paths;
         variants['wirestack'] = bulkSample(ends.make, bytes, 64 * 1024);
       }
       if (selected.has('tls-64k-trunc')) {
         const p = tlsPair(t, { allowTruncation: true }, { allowTruncation: true });
         const ends = await wirestackEnds([p.client], [p.server]);
         opened.push(ends);
+        paths['truncation'] = ends.paths;
         variants['truncation'] = bulkSample(ends.make, bytes, 64 * 1024);
       }
       if (selected.has('tls-observed')) {
@@ -224,18 +239,19 @@ export const tlsBulkGroup: Group = {
         variants['nativeOverJs'] = bulkSample(overJs.make, bytes, 64 * 1024);
         const ends = await wirestackEnds([identity('observer'), plain.client], [identity('observer'), plain.server]);
         opened.push(ends);
+        paths['observed'] = ends.paths;
         variants['observed'] = bulkSample(ends.make, bytes, 64 * 1024);
       }
       const cpu: Partial<Record<string, number>> = {};
       if (Object.keys(variants).length > 1) {
         const m = await interleaved(variants, opts.samples, true, cpu);
-        if (m['wirestack'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, m['native']!, m['wirestack'], 0.90, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['wirestack'])));
-        if (m['truncation'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, m['native']!, m['truncation'], 0.97, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['truncation'])));
+        if (m['wirestack'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, m['native']!, m['wirestack'], 0.90, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['wirestack']) + pathNote(paths['wirestack'])));
+        if (m['truncation'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, m['native']!, m['truncation'], 0.97, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['truncation']) + pathNote(paths['truncation'])));
         if (m['observed'] !== undefined) {
           rows.push(throughputRow('tls-bulk', ROW_OBSERVED_JS, bytes, m['nativeOverJs']!, m['observed'], 1.0,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket') + cpuNote(cpu['nativeOverJs'], cpu['observed'])));
+            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket') + cpuNote(cpu['nativeOverJs'], cpu['observed']) + pathNote(paths['observed'])));
           rows.push(throughputRow('tls-bulk', ROW_OBSERVED_NATIVE, bytes, m['native']!, m['observed'], 0.90,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['observed'])));
+            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['observed']) + pathNote(paths['observed'])));
         }
       }
       if (selected.has('tls-1k')) {
@@ -244,7 +260,7 @@ export const tlsBulkGroup: Group = {
         const cpu1k: Partial<Record<'native' | 'wirestack', number>> = {};
         const m = await interleaved({ native: bulkSample(native.make, bytes, 1024), wirestack: bulkSample(ends.make, bytes, 1024) }, opts.samples, true, cpu1k);
         rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m.native, m.wirestack, 0.95,
-          note(1024, 'default options; baseline: tls.connect / tls.createServer') + cpuNote(cpu1k.native, cpu1k.wirestack)));
+          note(1024, 'default options; baseline: tls.connect / tls.createServer') + cpuNote(cpu1k.native, cpu1k.wirestack) + pathNote(ends.paths)));
       }
     } finally {
       for (const o of opened) await o.close();

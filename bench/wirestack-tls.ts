@@ -56,3 +56,8 @@ export function sessionOf(conn: Connection, ms = 1000): Promise<Buffer | null> {
 export async function wasResumed(conn: Connection): Promise<boolean> {
   return (await whenSecured(conn)).resumed === true;
 }
+
+/** Which path the connection's TLS layer took: `'native'` (OpenSSL on the socket handle) or `'stream'`. */
+export function tlsPath(conn: Connection): string {
+  return (conn as unknown as { tls?: { path?: string } }).tls?.path ?? 'unknown';
+}
