@@ -2,7 +2,7 @@
 // server end both in this process), native or wirestack, and prints the heap
 // each one holds after a full garbage collection. Run with --expose-gc.
 //
-//   node --expose-gc --import tsx bench/heap-child.ts native|wirestack N
+//   node --expose-gc --import tsx bench/heap-child.ts native|wirestack|wirestack-native-path N
 import net from 'node:net';
 import tls from 'node:tls';
 import { connect, type Connection } from './wirestack.js';
@@ -59,13 +59,15 @@ async function openNative(n: number, keep: unknown[]): Promise<void> {
   await inBatches(n, one);
 }
 
-async function openWirestack(n: number, keep: unknown[]): Promise<void> {
+// `nativePath`: allowTruncation on both ends, which lets the TLS layer hand the socket to OpenSSL.
+async function openWirestack(n: number, keep: unknown[], nativePath: boolean): Promise<void> {
   const t = tlsFilters();
   if (!t) throw new Error('no TLS filter');
   const { key, cert, ca } = benchCertificates();
-  const acceptor = await wirestackAcceptor(t.server({ key, cert }));
+  const extra = nativePath ? { allowTruncation: true } : {};
+  const acceptor = await wirestackAcceptor(t.server({ key, cert, ...extra }));
   keep.push(acceptor);
-  const client = t.client({ ca, servername: 'localhost' });
+  const client = t.client({ ca, servername: 'localhost', ...extra });
   const one = async (): Promise<void> => {
     const [c, s] = await Promise.all([connect({ host: '127.0.0.1', port: acceptor.port }, client), acceptor.next()]) as [Connection, Connection];
     keep.push(c, s);
@@ -88,13 +90,15 @@ async function inBatches(n: number, one: () => Promise<void>): Promise<void> {
 async function main(): Promise<void> {
   const [variant, count] = process.argv.slice(2);
   const n = Number(count);
-  if ((variant !== 'native' && variant !== 'wirestack') || !(n > 0)) throw new Error('usage: heap-child.ts native|wirestack N');
+  if ((variant !== 'native' && variant !== 'wirestack' && variant !== 'wirestack-native-path') || !(n > 0)) {
+    throw new Error('usage: heap-child.ts native|wirestack|wirestack-native-path N');
+  }
   const keep: unknown[] = [];
   // Everything the run needs is loaded and made before the first reading.
   benchCertificates();
   const before = await collect();
   if (variant === 'native') await openNative(n, keep);
-  else await openWirestack(n, keep);
+  else await openWirestack(n, keep, variant === 'wirestack-native-path');
   const after = await collect();
   const report: HeapReport = {
     variant,
