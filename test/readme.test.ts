@@ -27,7 +27,7 @@ describe('README', () => {
     expect(examples.length).toBeGreaterThan(0);
   });
   for (const [, name, code] of examples) {
-    it(`example "${name}" runs as written`, async () => {
+    it.concurrent(`example "${name}" runs as written`, async () => {
       mkdirSync(scratch, { recursive: true });
       const file = join(scratch, `${name}.mts`);
       writeFileSync(file, code!);
