@@ -91,15 +91,8 @@ async function failureOf(promise: Promise<unknown>): Promise<WirestackError> {
   return promise.then(() => { throw new Error('expected a failure'); }, (err: WirestackError) => err);
 }
 
+// The certificate verification cases shared by every engine are in tls-verification.test.ts.
 describe('tls verification', () => {
-  it('rejects a certificate from an unknown CA', async () => {
-    const { c } = pair(tls.client(), serverFilter);
-    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_UNKNOWN_CA');
-  });
-  it('rejects a certificate for another host name', async () => {
-    const { c } = pair(tls.client({ ca: certs.ca.cert, servername: 'example.com' }), serverFilter);
-    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH');
-  });
   it('checks an IP address against the IP SANs and sends no SNI for it', async () => {
     const [a, b] = duplexPair();
     let sniSeen: string | undefined = 'none';
@@ -122,21 +115,6 @@ describe('tls verification', () => {
     // servername: false sends no SNI but still checks the host connected to.
     const noSni = pair(tls.client({ ca: certs.ca.cert, servername: false }), serverFilter);
     expect((await noSni.c.secured).authorized).toBe(true);
-  });
-  it('rejects an expired certificate', async () => {
-    const { c } = pair(clientFilter, tls.server(certs.expired));
-    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_CERT_EXPIRED');
-  });
-  it('rejects a certificate that is not valid yet', async () => {
-    const { c } = pair(clientFilter, tls.server(certs.notYetValid));
-    expect((await failureOf(c.secured)).code).toBe('ERR_WIRESTACK_TLS_CERT_NOT_YET_VALID');
-  });
-  it('reports instead of rejecting with rejectUnauthorized: false', async () => {
-    const { c, s } = pair(tls.client({ rejectUnauthorized: false }), serverFilter);
-    const info = await c.secured;
-    expect(info.authorized).toBe(false);
-    expect(info.authorizationError).toMatch(/^ERR_WIRESTACK_TLS_UNKNOWN_CA/);
-    await roundTrip(c, s);
   });
   it('names a received alert (protocol_version)', async () => {
     const { c, s } = pair(tls.client({ ca: certs.ca.cert, maxVersion: 'TLSv1.2' }),
@@ -284,8 +262,10 @@ describe('tls features', () => {
       const file = join(dir, 'keys.log');
       const { c, s } = pair(tls.client({ ca: certs.ca.cert, keylog: file, maxVersion: 'TLSv1.2' }), serverFilter);
       await roundTrip(c, s);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(readFileSync(file, 'utf8')).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}\n/);
+      // The file stream writes asynchronously: wait (bounded) until the line is there.
+      const line = /^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}\n/;
+      for (let i = 0; i < 100 && !line.test(readIfThere(file)); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(readFileSync(file, 'utf8')).toMatch(line);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -357,3 +337,11 @@ describe('tls over TCP: the native fast path', () => {
     await close();
   });
 });
+
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -97,6 +97,8 @@ export interface EngineConfig extends TlsIdentity {
   readonly ticketKeys: Buffer | undefined;
   /** Whether the host wants {@link EngineHost.keylog} lines (costs nothing when false). */
   readonly keylog: boolean;
+  /** OpenSSL `SSL_OP_*` flags (`crypto.constants`), node engine only. Absent: none. */
+  readonly secureOptions: number | undefined;
 }
 
 /** What differs per connection of one filter. */

@@ -39,6 +39,8 @@ export class TlsLayer extends Layer {
   #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> = [];
   // Set when finishOut() or unwrap() has sent our close_notify.
   #closeSent = false;
+  // Set when unwrap() (conn.pop()) starts: the peer's close_notify then does not end the readable side.
+  #unwrapping = false;
   readonly #secured: Promise<SecureInfo>;
   #resolveSecured!: (info: SecureInfo) => void;
   #rejectSecured!: (error: Error) => void;
@@ -189,6 +191,14 @@ export class TlsLayer extends Layer {
         'tls: the transport ended without a close_notify (possible truncation attack; allowTruncation accepts it)', { layer: this.name }));
       return;
     }
+    // A layer being removed (pop) does not end: the stream below goes on.
+    // With an engine that can be removed, the end waits one turn of the
+    // event loop, so an application that reacts to the data just before the
+    // close_notify (a "stop TLS" reply) can still call pop().
+    if (how === 'close_notify' && this.#session.unwrap) {
+      if (!this.#unwrapping) setImmediate(() => { if (!this.#unwrapping && !this.destroyed) this.pushUp(null); });
+      return;
+    }
     this.pushUp(null);
   }
 
@@ -239,6 +249,7 @@ export class TlsLayer extends Layer {
         `tls: the ${this.#options.engine.name} engine cannot find the exact end of the TLS stream, so the layer cannot be removed`,
         { layer: this.name });
     }
+    this.#unwrapping = true;
     await new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve())));
     const how = this.#peerClose ?? await new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => this.#peerEndWaiters.push(resolve));
     if (how !== 'close_notify') {

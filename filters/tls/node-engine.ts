@@ -85,6 +85,7 @@ function makeContext(config: EngineConfig, identity: TlsIdentity): tls.SecureCon
       ...(config.maxVersion === undefined ? {} : { maxVersion: config.maxVersion }),
       ...(config.ciphers === undefined ? {} : { ciphers: config.ciphers }),
       ...(config.ticketKeys === undefined ? {} : { ticketKeys: config.ticketKeys }),
+      ...(config.secureOptions === undefined ? {} : { secureOptions: config.secureOptions }),
     });
   } catch (err) {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT',

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
+import { forgeEngine } from './forge-engine.js';
 import { nodeEngine } from './node-engine.js';
 
 /** Options both roles take. */
@@ -39,6 +40,12 @@ export interface TlsCommonOptions extends TlsIdentity {
   allowTruncation?: boolean;
   /** Where to write the session keys in NSS key log format (a Writable, or a file path appended to), for Wireshark. */
   keylog?: Writable | string;
+  /**
+   * OpenSSL option flags (`crypto.constants.SSL_OP_*`), for the node engine
+   * only, e.g. `SSL_OP_LEGACY_SERVER_CONNECT` to reach a server without
+   * secure renegotiation (a forge server).
+   */
+  secureOptions?: number;
   /** The engine: `'node'` (OpenSSL, default), `'forge'` (pure JavaScript), or an engine object. */
   engine?: 'node' | 'forge' | TlsEngine;
   /** The layer's name in `conn.layers` (default `'tls'`). */
@@ -87,8 +94,8 @@ export interface ResolvedTlsOptions {
 
 const VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
-/** Engines by name. The forge engine registers itself here. */
-export const ENGINES: Record<string, TlsEngine | undefined> = { node: nodeEngine };
+/** Engines by name. */
+export const ENGINES: Record<string, TlsEngine | undefined> = { node: nodeEngine, forge: forgeEngine };
 
 /** Validates the options of a client or server filter and fills in the defaults. */
 export function resolveOptions(role: 'client' | 'server', input: TlsClientOptions & TlsServerOptions): ResolvedTlsOptions {
@@ -118,6 +125,7 @@ export function resolveOptions(role: 'client' | 'server', input: TlsClientOption
     invalid('ticketKeys must be a Buffer of 48 bytes');
   }
   if (input.sni !== undefined && typeof input.sni !== 'function') invalid('sni must be a function');
+  if (input.secureOptions !== undefined && !Number.isInteger(input.secureOptions)) invalid('secureOptions must be an integer');
   if (input.onSession !== undefined && typeof input.onSession !== 'function') invalid('onSession must be a function');
   if (role === 'server' && input.pfx === undefined && (input.cert === undefined || input.key === undefined) && input.sni === undefined) {
     invalid('a TLS server needs cert and key (or pfx, or an sni callback)');
@@ -141,6 +149,7 @@ export function resolveOptions(role: 'client' | 'server', input: TlsClientOption
     sni: input.sni,
     ticketKeys: input.ticketKeys,
     keylog: keylog !== undefined,
+    secureOptions: input.secureOptions,
   };
   engine.check(config);
   return {
@@ -167,7 +176,7 @@ export function clientServername(given: string | false | undefined, remoteHost: 
 }
 
 const COMMON_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'alpn', 'rejectUnauthorized', 'minVersion', 'maxVersion',
-  'ciphers', 'handshakeTimeout', 'allowTruncation', 'keylog', 'engine', 'name'];
+  'ciphers', 'handshakeTimeout', 'allowTruncation', 'keylog', 'engine', 'name', 'secureOptions'];
 const CLIENT_KEYS = [...COMMON_KEYS, 'servername', 'session', 'onSession'];
 const SERVER_KEYS = [...COMMON_KEYS, 'requestCert', 'sni', 'ticketKeys'];
 
