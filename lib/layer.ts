@@ -63,6 +63,11 @@ export class Layer extends Duplex {
   #released = false;
   // Set between detachLower() and attachLower(): nothing below to pause or resume.
   #detached = false;
+  // The callback of the write transformOut() is handling, until it is called;
+  // destroy fails it, so a pending send() or write() never hangs.
+  #inFlight: Callback | null = null;
+  // Numbers writes, so a callback a subclass calls late (after destroy) is ignored.
+  #writeSeq = 0;
 
   constructor(lower: Duplex, options: LayerOptions) {
     const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
@@ -208,14 +213,24 @@ export class Layer extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     // Empty writes are accepted and given no meaning; no layer below sees them.
     if (chunk.length === 0) callback();
-    else this.transformOut([chunk], callback);
+    else this.transformOut([chunk], this.#hold(callback));
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
     const chunks: Buffer[] = [];
     for (const entry of entries) if (entry.chunk.length > 0) chunks.push(entry.chunk);
     if (chunks.length === 0) callback();
-    else this.transformOut(chunks, callback);
+    else this.transformOut(chunks, this.#hold(callback));
+  }
+
+  #hold(callback: Callback): Callback {
+    const seq = ++this.#writeSeq;
+    this.#inFlight = callback;
+    return (err) => {
+      if (seq !== this.#writeSeq || this.#inFlight === null) return;
+      this.#inFlight = null;
+      callback(err);
+    };
   }
 
   override _final(callback: Callback): void {
@@ -246,7 +261,11 @@ export class Layer extends Duplex {
     // stack down to the socket. The error travels up, not down, so it is
     // reported once.
     if (!this.#released && !this.#lower.destroyed) this.#lower.destroy();
+    const pending = this.#inFlight;
+    this.#inFlight = null;
     callback(error);
+    pending?.(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+      `${this.name}: destroyed before a pending write was accepted`, { layer: this.name }));
   }
 
   /**
