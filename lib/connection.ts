@@ -31,6 +31,13 @@ interface LayerRecord {
   readonly stream: Duplex;
 }
 
+// How long `await using` waits for a graceful close before destroying.
+const DISPOSE_CLOSE_MS = 5_000;
+
+// A zero-length chunk no caller can write: marks where in the write queue a
+// push or pop happens.
+const WRITE_QUEUE_MARK = Buffer.alloc(0);
+
 /** Anything `send()` accepts. */
 export type Sendable = Buffer | Uint8Array | string;
 
@@ -56,6 +63,8 @@ export class Connection extends Layer {
   readonly #ctx: LayerContext;
   // Name of the receive/push/pop call in progress, if any; they may not overlap.
   #busy: string | null = null;
+  // The push or pop waiting for its place in the write queue (see #inWriteOrder).
+  #markedStep: (() => Promise<void>) | null = null;
   // Secure (TLS) layers whose 'secure' and 'session' events are re-emitted here.
   readonly #watched = new WeakSet<Duplex>();
 
@@ -208,12 +217,18 @@ export class Connection extends Layer {
     return this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   }
 
-  /** Closes gracefully, then releases everything; for `await using conn = …`. */
+  /** Closes gracefully (waiting at most 5 s), then releases everything; for `await using conn = …`. */
   override async [Symbol.asyncDispose](): Promise<void> {
+    // A peer that never reads could hold close() for ever; disposal waits a
+    // bounded time, then releases everything regardless.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, DISPOSE_CLOSE_MS); });
     try {
-      await this.close();
+      await Promise.race([this.close(), bound]);
     } catch {
       // Disposal must not throw; the failure is still in `errored`.
+    } finally {
+      clearTimeout(timer);
     }
     this.destroy();
   }
@@ -244,20 +259,21 @@ export class Connection extends Layer {
   async #pushFilter(filter: Filter): Promise<void> {
     this.#enter('push');
     try {
-      await this.#flushWrites();
-      if (this.destroyed || this.readableEnded) throw this.#failure('push');
-      const top = this.detachLower();
-      const unread = this.#takeUnread();
-      if (unread) top.unshift(unread);
-      let layer: Duplex;
-      try {
-        layer = applyFilter(filter, top, this.#ctx);
-      } catch (err) {
-        this.attachLower(top);
-        throw err;
-      }
-      this.attachLower(layer);
-      this.#watchSecureLayers();
+      await this.#inWriteOrder('push', () => {
+        if (this.destroyed || this.readableEnded) throw this.#failure('push');
+        const top = this.detachLower();
+        const unread = this.#takeUnread();
+        if (unread) top.unshift(unread);
+        let layer: Duplex;
+        try {
+          layer = applyFilter(filter, top, this.#ctx);
+        } catch (err) {
+          this.attachLower(top);
+          throw err;
+        }
+        this.attachLower(layer);
+        this.#watchSecureLayers();
+      });
     } finally {
       this.#busy = null;
     }
@@ -278,16 +294,17 @@ export class Connection extends Layer {
         throw new WirestackError('ERR_WIRESTACK_NOT_REMOVABLE',
           record ? `the ${record.name} layer cannot be removed` : 'there is no layer to remove', { layer: record?.name ?? 'connection' });
       }
-      await this.#flushWrites();
-      const leftovers = await top.unwrap();
-      this.detachLower();
-      const below = top.release();
-      // What the removed layer decoded but nobody has read yet comes first.
-      for (let chunk = top.read() as Buffer | null; chunk !== null; chunk = top.read() as Buffer | null) this.push(chunk);
-      top.destroy();
-      if (leftovers.length > 0) below.unshift(Buffer.concat(leftovers));
-      this.#records.pop();
-      this.attachLower(below);
+      await this.#inWriteOrder('pop', async () => {
+        const leftovers = await top.unwrap();
+        this.detachLower();
+        const below = top.release();
+        // What the removed layer decoded but nobody has read yet comes first.
+        for (let chunk = top.read() as Buffer | null; chunk !== null; chunk = top.read() as Buffer | null) this.push(chunk);
+        top.destroy();
+        if (leftovers.length > 0) below.unshift(Buffer.concat(leftovers));
+        this.#records.pop();
+        this.attachLower(below);
+      });
     } finally {
       this.#busy = null;
     }
@@ -305,15 +322,66 @@ export class Connection extends Layer {
     return new WirestackError('ERR_WIRESTACK_CLOSED', `${what}(): the connection is closed`, { layer: 'connection' });
   }
 
-  // Resolves once every earlier write has passed into the layer below.
-  #flushWrites(): Promise<void> {
+  /**
+   * Runs `step` (a push or a pop) at this point of the write queue: every
+   * earlier write has passed into the old top, and no later write reaches a
+   * layer before `step` is done, however the caller interleaves its writes.
+   * A failing step rejects the promise but does not fail the stream.
+   */
+  #inWriteOrder(what: string, step: () => void | Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.destroyed || this.writableEnded) {
-        reject(this.#failure('flush'));
+        reject(this.#failure(what));
         return;
       }
-      this.write(Buffer.alloc(0), (err) => (err ? reject(toWirestackError(err, 'connection')) : resolve()));
+      let failure: unknown;
+      this.#markedStep = async () => {
+        try {
+          await step();
+        } catch (err) {
+          failure = err;
+        }
+      };
+      this.write(WRITE_QUEUE_MARK, (err) => {
+        if (err) reject(toWirestackError(err, 'connection'));
+        else if (failure !== undefined) reject(failure);
+        else resolve();
+      });
     });
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (chunk === WRITE_QUEUE_MARK) this.#runMarkedStep(callback);
+    else super._write(chunk, encoding, callback);
+  }
+
+  override _writev(entries: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
+    const at = entries.findIndex((entry) => entry.chunk === WRITE_QUEUE_MARK);
+    if (at < 0) {
+      super._writev(entries, callback);
+      return;
+    }
+    // A batch that holds the mark: what came before goes to the old top,
+    // then the step runs, then the rest goes to the new top.
+    const before = entries.slice(0, at);
+    const after = entries.slice(at + 1);
+    const rest = (err?: Error | null): void => {
+      if (err) return callback(err);
+      this.#runMarkedStep((stepErr) => {
+        if (stepErr) callback(stepErr);
+        else if (after.length > 0) this._writev(after, callback);
+        else callback();
+      });
+    };
+    if (before.length > 0) super._writev(before, rest);
+    else rest();
+  }
+
+  #runMarkedStep(done: (err?: Error | null) => void): void {
+    const step = this.#markedStep;
+    this.#markedStep = null;
+    if (step) void step().then(() => done());
+    else done();
   }
 
   #takeUnread(): Buffer | null {

@@ -78,9 +78,11 @@ export class MemoryEnd extends Duplex {
     const held = this.#incomingDone;
     this.#incomingDone = null;
     held?.(Object.assign(new Error('the other end closed'), { code: 'EPIPE' }));
-    // Our own write the peer still holds is dropped with us.
+    // Our own write the peer still holds fails with us, as on a socket.
     peer.#incoming = [];
+    const ours = peer.#incomingDone;
     peer.#incomingDone = null;
+    ours?.(Object.assign(new Error('the memory connection was destroyed'), { code: 'EPIPE' }));
     if (!peer.destroyed) {
       // After our FIN the peer has its end and only its writes fail; before
       // it, destroying is a reset, as with TCP.

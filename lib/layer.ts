@@ -55,6 +55,8 @@ export class Layer extends Duplex {
   #lowerPaused = false;
   // The write callback held while the stream below is over its high-water mark.
   #awaitingDrain: Callback | null = null;
+  // The end() callback held until the stream below has finished.
+  #awaitingFinish: Callback | null = null;
   // Set when the lower has emitted 'end': all it will ever send has reached transformIn.
   #lowerEnded = false;
   // Set when teardown() has run; it runs exactly once.
@@ -244,7 +246,12 @@ export class Layer extends Duplex {
       }
       // 'finish' below means every layer under this one has flushed too, so
       // close() resolves only when the end has reached the raw connection.
-      lower.once('finish', () => callback());
+      // If the stream below closes first, the end can never get there.
+      this.#awaitingFinish = callback;
+      lower.once('finish', () => {
+        this.#awaitingFinish = null;
+        callback();
+      });
       lower.end();
     });
   }
@@ -265,6 +272,7 @@ export class Layer extends Duplex {
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const error = err ? toWirestackError(err, this.name) : null;
     this.#awaitingDrain = null;
+    this.#awaitingFinish = null;
     this.#runTeardown(error);
     // A layer owns the stream below it: destroying any layer takes the whole
     // stack down to the socket. The error travels up, not down, so it is
@@ -295,8 +303,9 @@ export class Layer extends Duplex {
     try {
       this.teardown(error);
     } catch (teardownError) {
-      // A failing teardown must not stop the rest of the stack's teardown.
-      queueMicrotask(() => this.emit('warning', teardownError));
+      // A failing teardown must not stop the rest of the stack's teardown;
+      // it is a bug in that layer, so it is reported as a process warning.
+      process.emitWarning(`wirestack: the ${this.name} layer's teardown threw: ${String(teardownError)}`);
     }
   }
 
@@ -332,13 +341,17 @@ export class Layer extends Duplex {
         `${this.name}: the stream below closed before it ended`, { layer: layerName(this.#lower) }));
       return;
     }
-    // It ended cleanly; a write still waiting for room will never get it.
+    // It ended cleanly; a write still waiting for room, or an end waiting
+    // to be flushed, will never get there.
+    if (this.#lower.writableFinished) return;
+    const closed = (): WirestackError => new WirestackError('ERR_WIRESTACK_CLOSED',
+      `${this.name}: the stream below closed with writes pending`, { layer: this.name });
     const done = this.#awaitingDrain;
     this.#awaitingDrain = null;
-    if (done && !this.#lower.writableFinished) {
-      done(new WirestackError('ERR_WIRESTACK_CLOSED',
-        `${this.name}: the stream below closed with writes pending`, { layer: this.name }));
-    }
+    done?.(closed());
+    const finish = this.#awaitingFinish;
+    this.#awaitingFinish = null;
+    finish?.(closed());
   };
 
   /**

@@ -213,3 +213,49 @@ describe('destroy with an error', () => {
     expect(rejected).toBe(conn.errored);
   });
 });
+
+describe('push and pop keep their place among writes', () => {
+  // Flips every byte going down, so the reader sees which writes crossed it.
+  class FlipOut extends Layer {
+    protected override transformOut(chunks: Buffer[], done: (err?: Error | null) => void): void {
+      this.sendDown(chunks.map((c) => Buffer.from(c.map((b) => b ^ 0xff))), done);
+    }
+  }
+  const flipOut: Filter = { name: 'flip-out', attach: (lower) => new FlipOut(lower, { name: 'flip-out' }) };
+
+  it('writes made before push() go below the new layer, writes after it through it, even unawaited', async () => {
+    const [a, b] = duplexPair({ highWaterMark: 1024 });
+    const client = wrap(a);
+    const server = wrap(b, [], { role: 'server' });
+    const before = Buffer.alloc(256 * 1024, 0x11);
+    const sentBefore = client.send(before);
+    const pushed = client.push(flipOut);
+    const sentAfter = client.send(Buffer.from([0x22]));
+    const received = await server.receiveExactly(before.length + 1);
+    await Promise.all([sentBefore, pushed, sentAfter]);
+    expect(received.subarray(0, before.length).equals(before)).toBe(true);
+    expect(received[before.length]).toBe(0x22 ^ 0xff);
+  });
+
+  it('a failing push leaves the connection working', async () => {
+    const [a, b] = duplexPair();
+    const client = wrap(a);
+    const server = wrap(b, [], { role: 'server' });
+    const broken: Filter = { name: 'broken', attach: () => { throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', 'no'); } };
+    await expect(client.push(broken)).rejects.toMatchObject({ code: 'ERR_WIRESTACK_INVALID_ARGUMENT' });
+    await client.send('still fine');
+    expect((await server.receive())!.toString()).toBe('still fine');
+  });
+
+  it('close() rejects instead of hanging when the stream below closes before the end is flushed', async () => {
+    const [a, b] = duplexPair({ highWaterMark: 1024 });
+    b.on('error', () => {});
+    const client = wrap(a, [identity()]);
+    b.end();                                         // the peer's FIN: our reading side ends
+    await client.receive();
+    void client.send(Buffer.alloc(64 * 1024)).catch(() => undefined);   // stuck: nobody reads b
+    const closing = client.close();
+    a.destroy();                                     // the raw stream goes before our end could
+    await expect(closing).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_WIRESTACK_/) });
+  });
+});

@@ -78,3 +78,16 @@ describe('duplexPair', () => {
     expect(writeError.code).toBe('EPIPE');
   });
 });
+
+describe('duplexPair destroy', () => {
+  it('fails a write the other end still held, instead of dropping its callback', async () => {
+    const [a, b] = duplexPair({ highWaterMark: 16 });
+    b.on('error', () => {});
+    const result = new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => {
+      a.on('error', () => {});
+      a.write(Buffer.alloc(64), (err) => resolve(err));
+    });
+    a.destroy();
+    expect((await result)?.code).toBe('EPIPE');
+  });
+});
