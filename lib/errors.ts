@@ -73,6 +73,11 @@ export function isWirestackError(err: unknown): err is WirestackError {
   return typeof code === 'string' && code in ERROR_CODES;
 }
 
+/** Whether a system error code means the raw connection itself broke (reset, broken pipe, …). */
+export function isTransportCode(code: unknown): boolean {
+  return typeof code === 'string' && TRANSPORT_CODES.has(code);
+}
+
 // System error codes that mean the raw connection itself broke.
 const TRANSPORT_CODES = new Set([
   'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN',
@@ -90,7 +95,7 @@ export function toWirestackError(err: unknown, layer: string): WirestackError {
   }
   const sysCode = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  if (typeof sysCode === 'string' && TRANSPORT_CODES.has(sysCode)) {
+  if (isTransportCode(sysCode)) {
     return new WirestackError('ERR_WIRESTACK_TRANSPORT', `${layer}: ${message}`, { layer, cause: err });
   }
   if (sysCode === 'ERR_STREAM_PREMATURE_CLOSE') {

@@ -4,7 +4,7 @@
  * Engines use these helpers so that one failure has one code whatever the
  * engine.
  */
-import { WirestackError, isWirestackError, type ErrorCode } from '../../lib/errors.js';
+import { WirestackError, isTransportCode, isWirestackError, type ErrorCode } from '../../lib/errors.js';
 
 // X.509 verification results (OpenSSL's X509_V_ERR_* names, as Node reports
 // them in `err.code`) that mean "the chain does not lead to a trusted CA".
@@ -75,7 +75,7 @@ export function toTlsError(err: unknown, handshaking: boolean): WirestackError {
   const message = err instanceof Error ? err.message : String(err);
   const alert = alertNameOf(code);
   if (alert !== undefined) return alertError(alert, err);
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+  if (isTransportCode(code)) {
     return new WirestackError('ERR_WIRESTACK_TRANSPORT', `tls: the transport failed: ${message}`, { layer: 'tls', cause: err });
   }
   if (UNSUPPORTED_OPTION.test(code)) {

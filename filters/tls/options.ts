@@ -3,7 +3,8 @@
  * mistake is one `ERR_WIRESTACK_INVALID_ARGUMENT` when the filter is made,
  * not a surprise during a handshake.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Writable } from '../../lib/stream.js';
@@ -191,11 +192,33 @@ function resolveEngine(engine: TlsCommonOptions['engine']): TlsEngine {
   return invalid('engine must be "node", "forge" or an engine object');
 }
 
-// Key log files are opened once per filter and appended to, so a capture of
-// many connections decrypts with one file.
+// Key log files are opened once per path and process and appended to, so a
+// capture of many connections decrypts with one file and filters made in a
+// loop do not each hold a descriptor.
+const keylogFiles = new Map<string, Writable>();
+
+function keylogFile(path: string): Writable {
+  const absolute = resolvePath(path);
+  let file = keylogFiles.get(absolute);
+  if (!file) {
+    let fd: number;
+    try {
+      // Opened now, so a path that cannot be written fails when the filter is made.
+      fd = openSync(absolute, 'a');
+    } catch (err) {
+      return invalid(`keylog file ${path} cannot be opened: ${(err as Error).message}`);
+    }
+    file = createWriteStream(absolute, { fd, flags: 'a' });
+    // A disk that fails later must not crash the process; the key log is a debugging aid.
+    file.on('error', (err) => process.emitWarning(`wirestack: writing the TLS key log ${path} failed: ${err.message}`));
+    keylogFiles.set(absolute, file);
+  }
+  return file;
+}
+
 function resolveKeylog(keylog: TlsCommonOptions['keylog']): Writable | undefined {
   if (keylog === undefined) return undefined;
-  if (typeof keylog === 'string') return createWriteStream(keylog, { flags: 'a' });
+  if (typeof keylog === 'string') return keylogFile(keylog);
   if (typeof keylog === 'object' && keylog !== null && typeof (keylog as Writable).write === 'function') return keylog;
   return invalid('keylog must be a Writable or a file path');
 }
