@@ -37,6 +37,11 @@ export class TlsLayer extends Layer {
   #timer: NodeJS.Timeout | undefined;
   // The close_notify waiters of unwrap(): resolved or rejected at the peer's end.
   #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> = [];
+  // What came from below while the engine session was being opened (over an
+  // in-memory pair the peer can answer a client's first flight before
+  // open() returns); `null` marks the end. Fed in order once the session
+  // exists, then null for good.
+  #early: Array<Buffer | null> | null = [];
   // Set when finishOut() or unwrap() has sent our close_notify.
   #closeSent = false;
   // Set when unwrap() (conn.pop()) starts: the peer's close_notify then does not end the readable side.
@@ -90,6 +95,12 @@ export class TlsLayer extends Layer {
       this.#timer.unref();
     }
     this.#session = native?.session ?? options.engine.open(options.config, { servername }, relay);
+    const early = this.#early!;
+    this.#early = null;
+    for (const chunk of early) {
+      if (chunk === null) this.finishIn();
+      else this.transformIn(chunk);
+    }
   }
 
   /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
@@ -208,7 +219,8 @@ export class TlsLayer extends Layer {
   // ending it sends close_notify and FIN: the Layer defaults do the job.
 
   protected override transformIn(chunk: Buffer): void {
-    if (this.#native) this.pushUp(chunk);
+    if (this.#early) this.#early.push(chunk);
+    else if (this.#native) this.pushUp(chunk);
     else this.#session.receive(chunk);
   }
 
@@ -226,13 +238,15 @@ export class TlsLayer extends Layer {
   // close_notify came first (peerEnded), and that decides. Natively nobody
   // can tell; the path is only taken when truncation is allowed.
   protected override finishIn(): void {
-    if (this.#native) this.#onPeerEnded('unknown');
+    if (this.#early) this.#early.push(null);
+    else if (this.#native) this.#onPeerEnded('unknown');
     else this.#session.transportEnded();
   }
 
   protected override teardown(error: Error | null): void {
     clearTimeout(this.#timer);
-    this.#session.destroy();
+    // Undefined only when the engine failed inside open(); it destroys itself then.
+    (this.#session as EngineSession | undefined)?.destroy();
     this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
       'tls: the connection closed before the handshake finished', { layer: this.name }));
   }
