@@ -27,6 +27,8 @@ export class TlsLayer extends Layer {
   readonly #session: EngineSession;
   // True on the native fast path: the stream below is the engine's plaintext stream.
   readonly #native: boolean;
+  // The native path's handle on how the peer closed; undefined on the stream path.
+  readonly #nativeTls: NativeTls | undefined;
   // Client: the name the server's certificate must match (SNI name, else the IP connected to).
   readonly #verifyHost: string | undefined;
   // Set once the handshake is done and the peer accepted by policy.
@@ -52,8 +54,9 @@ export class TlsLayer extends Layer {
 
   /**
    * Makes the layer over `lower`: natively on a connected socket when the
-   * engine can and truncation is allowed (the only thing the native path
-   * cannot see), otherwise byte by byte through an engine session.
+   * engine can (and, unless truncation is allowed, can also tell a
+   * close_notify from a bare end there), otherwise byte by byte through an
+   * engine session.
    */
   static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
     const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
@@ -69,9 +72,7 @@ export class TlsLayer extends Layer {
       session: (session) => box.layer!.#host.session(session),
       keylog: (line) => box.layer!.#host.keylog(line),
     };
-    const native = options.allowTruncation
-      ? options.engine.openOnSocket?.(lower, options.config, { servername }, relay)
-      : undefined;
+    const native = options.engine.openOnSocket?.(lower, options.config, { servername }, relay, !options.allowTruncation);
     return new TlsLayer(lower, options, ctx, servername, box, relay, native);
   }
 
@@ -81,6 +82,7 @@ export class TlsLayer extends Layer {
     box.layer = this;
     this.#options = options;
     this.#native = native !== undefined;
+    this.#nativeTls = native;
     this.#secured = new Promise<SecureInfo>((resolve, reject) => {
       this.#resolveSecured = resolve;
       this.#rejectSecured = reject;
@@ -235,11 +237,12 @@ export class TlsLayer extends Layer {
   }
 
   // The transport's end is not our end: the engine says whether a
-  // close_notify came first (peerEnded), and that decides. Natively nobody
-  // can tell; the path is only taken when truncation is allowed.
+  // close_notify came first (peerEnded), and that decides. Natively the
+  // engine reads it off the socket's handles ('unknown' where it cannot,
+  // which happens only when truncation is allowed).
   protected override finishIn(): void {
     if (this.#early) this.#early.push(null);
-    else if (this.#native) this.#onPeerEnded('unknown');
+    else if (this.#nativeTls) this.#onPeerEnded(this.#nativeTls.peerClose());
     else this.#session.transportEnded();
   }
 

@@ -14,6 +14,7 @@ import { Duplex } from '../../lib/stream.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
 import { cipherSocketAvailable, createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { toTlsError, verifyError } from './errors.js';
+import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -44,13 +45,21 @@ class NodeEngine implements TlsEngine {
   }
 
   // The native fast path: OpenSSL gets the connected socket's handle itself.
-  openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost): NativeTls | undefined {
+  // How the peer closed is read off the handles (native-eof.ts), where that works.
+  openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
     if (!(transport instanceof net.Socket) || !(transport as unknown as { _handle: unknown })._handle || transport.connecting) {
       return undefined;
     }
+    if (needPeerClose && !nativeEofDetectable(transport)) return undefined;
     const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
     const session = new NodeSession(this.#contextFor(config), config, params, host, sniContext, transport);
-    return { plaintext: session.plaintext, session };
+    const peerClose = watchNativeEof(session.plaintext as tls.TLSSocket, transport);
+    return {
+      plaintext: session.plaintext,
+      session,
+      // Without the watch (handles not as expected), a bare end is the safe answer.
+      peerClose: () => (peerClose ? peerClose() ?? 'transport' : needPeerClose ? 'transport' : 'unknown'),
+    };
   }
 
   #contextFor(config: EngineConfig): tls.SecureContext {
