@@ -54,6 +54,12 @@ class NodeEngine implements TlsEngine {
     const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
     const session = new NodeSession(this.#contextFor(config), config, params, host, sniContext, transport);
     const peerClose = watchNativeEof(session.plaintext as tls.TLSSocket, transport);
+    // The socket ended below the TLS layer (transport.end()) and now its
+    // peer has ended too: both directions are over, so close, as the socket
+    // would have by itself had OpenSSL not been reading it.
+    session.plaintext.once('end', () => {
+      if (transport.writableFinished) session.plaintext.destroy();
+    });
     return {
       plaintext: session.plaintext,
       session,
