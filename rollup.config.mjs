@@ -1,8 +1,10 @@
-// Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts.
+// Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts,
+// and the `wirestack` command as an executable ES module (dist/bin/wirestack.js).
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { builtinModules } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const external = [
@@ -11,6 +13,14 @@ const external = [
   ...Object.keys(pkg.dependencies ?? {}),
 ];
 const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
+
+// `npm install` links the bin without making it executable when it is not already.
+const executable = () => ({
+  name: 'executable',
+  writeBundle(options, bundle) {
+    for (const file of Object.keys(bundle)) if (bundle[file].isEntry) chmodSync(join(options.dir, file), 0o755);
+  },
+});
 
 export default [
   {
@@ -38,5 +48,11 @@ export default [
       { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
       { dir: 'dist/types', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: 'chunks/[name]-[hash].d.cts' },
     ],
+  },
+  {
+    input: { wirestack: 'bin/wirestack.ts' },
+    external,
+    plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/bin' }), executable()],
+    output: { dir: 'dist/bin', format: 'es', sourcemap: true, banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''), chunkFileNames: 'chunks/[name]-[hash].js' },
   },
 ];

@@ -63,6 +63,11 @@ export class Layer extends Duplex {
   #released = false;
   // Set between detachLower() and attachLower(): nothing below to pause or resume.
   #detached = false;
+  // The callback of the write transformOut() is handling, until it is called;
+  // destroy fails it, so a pending send() or write() never hangs.
+  #inFlight: Callback | null = null;
+  // Numbers writes, so a callback a subclass calls late (after destroy) is ignored.
+  #writeSeq = 0;
 
   constructor(lower: Duplex, options: LayerOptions) {
     const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
@@ -208,14 +213,24 @@ export class Layer extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     // Empty writes are accepted and given no meaning; no layer below sees them.
     if (chunk.length === 0) callback();
-    else this.transformOut([chunk], callback);
+    else this.transformOut([chunk], this.#hold(callback));
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
     const chunks: Buffer[] = [];
     for (const entry of entries) if (entry.chunk.length > 0) chunks.push(entry.chunk);
     if (chunks.length === 0) callback();
-    else this.transformOut(chunks, callback);
+    else this.transformOut(chunks, this.#hold(callback));
+  }
+
+  #hold(callback: Callback): Callback {
+    const seq = ++this.#writeSeq;
+    this.#inFlight = callback;
+    return (err) => {
+      if (seq !== this.#writeSeq || this.#inFlight === null) return;
+      this.#inFlight = null;
+      callback(err);
+    };
   }
 
   override _final(callback: Callback): void {
@@ -238,6 +253,15 @@ export class Layer extends Duplex {
     this.resumeSource();
   }
 
+  /**
+   * Destroys the layer, and with it the whole stack. An error given here is
+   * coded first, so `errored`, the `'error'` event and rejected promises all
+   * carry the same `WirestackError`.
+   */
+  override destroy(error?: Error): this {
+    return super.destroy(error ? toWirestackError(error, this.name) : error);
+  }
+
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const error = err ? toWirestackError(err, this.name) : null;
     this.#awaitingDrain = null;
@@ -246,7 +270,11 @@ export class Layer extends Duplex {
     // stack down to the socket. The error travels up, not down, so it is
     // reported once.
     if (!this.#released && !this.#lower.destroyed) this.#lower.destroy();
+    const pending = this.#inFlight;
+    this.#inFlight = null;
     callback(error);
+    pending?.(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+      `${this.name}: destroyed before a pending write was accepted`, { layer: this.name }));
   }
 
   /**
@@ -297,9 +325,11 @@ export class Layer extends Duplex {
   #onLowerClose = (): void => {
     if (this.destroyed || this.#released) return;
     // The stream below went away before it had delivered its end: nothing
-    // more can be read or written, so the layers above go too.
+    // more can be read or written, so the layers above go too, and the
+    // application learns that the stream did not end cleanly.
     if (!this.#lowerEnded) {
-      this.destroy();
+      this.destroy(new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
+        `${this.name}: the stream below closed before it ended`, { layer: layerName(this.#lower) }));
       return;
     }
     // It ended cleanly; a write still waiting for room will never get it.

@@ -195,3 +195,21 @@ describe('push and pop', () => {
     expect(a.destroyed).toBe(true);
   });
 });
+
+describe('destroy with an error', () => {
+  it('keeps the same coded error in errored, the error event and rejected promises', async () => {
+    const [a, b] = duplexPair();
+    b.on('error', () => {});
+    const conn = wrap(a, [identity()]);
+    const emitted: Error[] = [];
+    conn.on('error', (err) => emitted.push(err));
+    const pending = conn.receive();
+    conn.destroy(new Error('gave up'));
+    const rejected = await pending.catch((err: unknown) => err);
+    expect(conn.errored).toBeInstanceOf(WirestackError);
+    expect((conn.errored as WirestackError).code).toBe('ERR_WIRESTACK_LAYER');
+    expect((conn.errored as WirestackError).layer).toBe('connection');
+    expect(emitted).toEqual([conn.errored]);
+    expect(rejected).toBe(conn.errored);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * `wirestack listen [HOST:]PORT [flags]`: accepts connections and serves
+ * each through the stack the flags describe: joined to stdin/stdout (the
+ * default, one connection, like `nc -l`), echoed (`--echo`), or piped into a
+ * child process per connection (`--exec CMD`, like `ncat --exec`).
+ */
+import { spawn } from 'node:child_process';
+import type { Connection } from '../lib/connection.js';
+import { WirestackError, toWirestackError } from '../lib/errors.js';
+import { listen, type Listener } from '../lib/listener.js';
+import { formatFlags, has, parseArgs, usage, valueOf, type FlagSpec } from './args.js';
+import { formatHostPort, parseHostPort } from './address.js';
+import { Progress } from './progress.js';
+import { relay } from './relay.js';
+import { failureLine } from './report.js';
+import { LAYER_FLAGS, SERVER_TLS_FLAGS, stackFromFlags } from './stack-from-flags.js';
+
+const MODE_FLAGS: readonly FlagSpec[] = [
+  { name: 'echo', value: 'none', help: 'send back what each connection sends' },
+  { name: 'exec', value: 'required', placeholder: 'CMD', help: "run CMD (with sh -c) per connection, joined to the connection's bytes" },
+  { name: 'once', value: 'none', help: 'serve one connection, then exit with its outcome' },
+];
+
+const OWN_FLAGS: readonly FlagSpec[] = [
+  { name: 'quiet', short: 'q', value: 'none', help: 'print nothing on stderr but the address, failures (and --log output)' },
+  { name: 'help', short: 'h', value: 'none', help: 'show this help' },
+];
+
+/** Every flag `listen` takes. */
+export const LISTEN_FLAGS: readonly FlagSpec[] = [...LAYER_FLAGS, ...SERVER_TLS_FLAGS, ...MODE_FLAGS, ...OWN_FLAGS];
+
+/** `wirestack listen --help`. */
+export const LISTEN_HELP = `Usage: wirestack listen [HOST:]PORT [flags]
+
+Listens on PORT (all interfaces unless HOST is given; port 0 picks a free
+one) and prints the address bound on stderr ("listening on HOST:PORT").
+Without --echo or --exec, one connection is joined to standard input and
+output, like nc -l, and the command exits when it closes. Connections'
+failures are printed on stderr, one line each.
+
+Layers, lowest first, in the order given:
+${formatFlags(LAYER_FLAGS, LISTEN_FLAGS)}
+
+TLS:
+${formatFlags(SERVER_TLS_FLAGS, LISTEN_FLAGS)}
+
+What to do with each connection:
+${formatFlags(MODE_FLAGS, LISTEN_FLAGS)}
+
+Other:
+${formatFlags(OWN_FLAGS, LISTEN_FLAGS)}
+
+Examples:
+  wirestack listen 127.0.0.1:8443 --tls --self-signed --echo
+  wirestack listen 8443 --tls --cert cert.pem --key key.pem --log --exec 'tr a-z A-Z'`;
+
+type Mode = 'stdio' | 'echo' | 'exec';
+
+/** Runs `listen`; resolves with the exit status (with `--once` or in stdio mode; otherwise runs until killed). */
+export async function runListen(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, LISTEN_FLAGS);
+  if (has(args, 'help')) {
+    process.stdout.write(`${LISTEN_HELP}\n`);
+    return 0;
+  }
+  if (args.positionals.length > 1) throw usage(`unexpected argument "${args.positionals[1]}"`);
+  const { host, port } = parseHostPort(args.positionals[0], true);
+  const command = valueOf(args, 'exec');
+  if (command !== undefined && has(args, 'echo')) throw usage('give --echo or --exec, not both');
+  const mode: Mode = command !== undefined ? 'exec' : has(args, 'echo') ? 'echo' : 'stdio';
+  // Standard input and output can serve only one connection.
+  const once = mode === 'stdio' || has(args, 'once');
+  const quiet = has(args, 'quiet');
+  const { filters, names, selfSigned } = await stackFromFlags(args, 'server');
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(`wirestack: ${line}\n`);
+  };
+
+  let listener: Listener | undefined;
+  let accepted = 0;
+  let finish!: (status: number) => void;
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+
+  const serve = async (conn: Connection): Promise<void> => {
+    const peer = formatHostPort(conn.remote.host ?? '?', conn.remote.port ?? 0);
+    if (once && ++accepted > 1) {
+      conn.destroy();
+      return;
+    }
+    // Stop accepting at once: the one connection is taken.
+    const closing = once ? listener?.close() : undefined;
+    say(`connection from ${peer}`);
+    let status = 0;
+    try {
+      if (mode === 'stdio') await relay(conn, process.stdin, process.stdout, { progress: new Progress(process.stderr) });
+      else if (mode === 'echo') await echo(conn);
+      else await execute(conn, command!, peer);
+      say(`${peer} closed`);
+    } catch (err) {
+      status = 1;
+      process.stderr.write(`${failureLine('listen', toWirestackError(err, 'connection'), peer)}\n`);
+    }
+    if (once) {
+      await closing;
+      finish(status);
+    }
+  };
+
+  listener = await listen(host === undefined ? { port } : { host, port }, filters, serve);
+  // Failures of the listener itself (not of a connection, which serve() reports).
+  listener.on('connectionError', (err: WirestackError, conn: Connection | undefined) => {
+    if (conn === undefined) process.stderr.write(`${failureLine('listen', err)}\n`);
+  });
+  const address = listener.address();
+  const where = 'path' in address ? address.path : formatHostPort(address.host, address.port);
+  // The certificate line comes first: whoever waits for "listening on" has seen it then.
+  if (selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${selfSigned}`);
+  process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
+  return finished;
+}
+
+// Sends back everything; the peer's end ends ours, after the last byte.
+function echo(conn: Connection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.pipe(conn);
+    conn.once('error', reject);
+    conn.once('close', () => {
+      if (conn.readableEnded && conn.writableFinished) resolve();
+      else reject(conn.errored ?? closedEarly());
+    });
+  });
+}
+
+// One child per connection: the connection's bytes are its stdin, its
+// stdout goes back; its stderr is ours. The child's end of output closes
+// our side; the peer's end closes the child's stdin.
+async function execute(conn: Connection, command: string, peer: string): Promise<void> {
+  const child = spawn(command, {
+    shell: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, WIRESTACK_REMOTE_ADDR: conn.remote.host ?? '', WIRESTACK_REMOTE_PORT: String(conn.remote.port ?? '') },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  try {
+    await relay(conn, child.stdout, child.stdin, { endOutput: true, onPeerEnd: 'drain', onOutputGone: 'discard' });
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+  const code = await exited;
+  if (code !== 0) process.stderr.write(`wirestack: ${peer}: ${command} exited with status ${code}\n`);
+}
+
+function closedEarly(): WirestackError {
+  return new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE', 'the connection closed before both sides had ended', { layer: 'connection' });
+}
