@@ -4,6 +4,7 @@
  * handshake timer, certificate and host name verification, telling a
  * close_notify from a truncation, and one coded error for every failure.
  */
+import { X509Certificate } from 'node:crypto';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
@@ -141,13 +142,15 @@ export class TlsLayer extends Layer {
 
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
+    // Parsed once for the host check and the description.
+    const peer = facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
     let error = facts.chainError;
-    if (!error && config.role === 'client' && facts.peerCertificate && !facts.resumed) {
+    if (!error && config.role === 'client' && peer && !facts.resumed) {
       // Safe by default: a name we cannot check is not a name that matched.
       if (this.#verifyHost === undefined) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           'tls: no host name to check the server\'s certificate against (give servername, or connect by host name)', { layer: this.name });
-      } else if (!certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
+      } else if (!certificateMatchesHost(peer, this.#verifyHost)) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
       }
@@ -163,7 +166,7 @@ export class TlsLayer extends Layer {
       protocol: facts.protocol,
       cipher: facts.cipher,
       alpn: facts.alpn,
-      peerCertificate: facts.peerCertificate ? describeCertificate(facts.peerCertificate) : null,
+      peerCertificate: peer ? describeCertificate(peer) : null,
       authorized,
       authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate (or none was asked for)',
       resumed: facts.resumed,
@@ -250,8 +253,11 @@ export class TlsLayer extends Layer {
     clearTimeout(this.#timer);
     // Undefined only when the engine failed inside open(); it destroys itself then.
     (this.#session as EngineSession | undefined)?.destroy();
-    this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
-      'tls: the connection closed before the handshake finished', { layer: this.name }));
+    // After a handshake `secured` is settled: no error to make (a stack trace costs).
+    if (error || this.#info === undefined) {
+      this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+        'tls: the connection closed before the handshake finished', { layer: this.name }));
+    }
   }
 
   /**
