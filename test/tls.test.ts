@@ -311,12 +311,48 @@ describe('tls over TCP: the native fast path', () => {
     expect((await got).equals(data)).toBe(true);
     await c.close();
     expect(await s.receive()).toBe(null);
-    // Natively a close_notify and a bare end look the same.
-    expect(s.tls!.peerClose).toBe('unknown');
+    // Read off the socket's handles (native-eof.ts).
+    expect(s.tls!.peerClose).toBe('close_notify');
     await s.close();
     expect(await c.receive()).toBe(null);
     await close();
   });
+
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+    it(`by default tells a bare TCP end (truncation) from a close_notify (${maxVersion})`, async () => {
+      const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert, maxVersion })], [tls.server({ ...certs.server, maxVersion })]);
+      await roundTrip(c, s);
+      expect([c.tls!.path, s.tls!.path]).toEqual(['native', 'native']);
+      await s.send('last words');
+      expect((await c.receive())!.toString()).toBe('last words');
+      // FIN below the TLS layer: no close_notify.
+      s.raw.stream.end();
+      expect((await failureOf(c.receive())).code).toBe('ERR_WIRESTACK_TLS_TRUNCATED');
+      expect(c.tls!.peerClose).toBe('transport');
+      await close();
+    });
+
+    it(`by default takes a close_notify that arrives while the reader is paused as a clean close (${maxVersion})`, async () => {
+      const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert, maxVersion })], [tls.server({ ...certs.server, maxVersion })]);
+      await roundTrip(c, s);
+      // The client's buffers fill, OpenSSL's reading stops, and the close_notify waits behind the data.
+      const data = randomBytes(4 << 20);
+      const sent = s.send(data).then(() => s.close());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const h = createHash('sha256');
+      let received = 0;
+      for await (const chunk of c) {
+        h.update(chunk as Buffer);
+        received += (chunk as Buffer).length;
+      }
+      expect(received).toBe(data.length);
+      expect(h.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+      expect(c.tls!.peerClose).toBe('close_notify');
+      await sent;
+      await c.close();
+      await close();
+    });
+  }
 
   it('a client without a certificate hears certificate_required from a mutual-TLS server', async () => {
     const { c, close } = await tcpPair([clientFilter], [tls.server({ ...certs.server, ca: certs.ca.cert, requestCert: true })]);
@@ -326,10 +362,10 @@ describe('tls over TCP: the native fast path', () => {
     await close();
   });
 
-  it('is not taken by default (truncation must be detected) nor above another layer', async () => {
+  it('is taken by default on a bare socket, but not above another layer', async () => {
     const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert })], [fragmenting, tls.server({ ...certs.server, allowTruncation: true })]);
     await roundTrip(c, s);
-    expect(c.tls!.path).toBe('stream');
+    expect(c.tls!.path).toBe('native');
     expect(s.tls!.path).toBe('stream');
     await c.close();
     expect(await s.receive()).toBe(null);

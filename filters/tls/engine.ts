@@ -211,13 +211,13 @@ export interface TlsEngine {
    * OpenSSL then reads and writes without JavaScript in between). The
    * returned `plaintext` stream is then the layer's stream below: it carries
    * plaintext, ending it sends close_notify and FIN, and it ends when the
-   * peer's side ends — with no way to tell a close_notify from a bare end of
-   * the transport, which is why the filter takes this path only with
-   * `allowTruncation`. The host's `transmit`, `deliver` and `peerEnded` are
-   * not used; `secure`, `fail`, `session` and `keylog` are, and
-   * `session.destroy()` ends it all.
+   * peer's side ends; {@link NativeTls.peerClose} then says how. With
+   * `needPeerClose`, returns `undefined` unless it can tell a close_notify
+   * from a bare end of the transport. The host's `transmit`, `deliver` and
+   * `peerEnded` are not used; `secure`, `fail`, `session` and `keylog` are,
+   * and `session.destroy()` ends it all.
    */
-  openOnSocket?(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost): NativeTls | undefined;
+  openOnSocket?(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined;
 }
 
 /** What {@link TlsEngine.openOnSocket} returns. */
@@ -226,4 +226,9 @@ export interface NativeTls {
   readonly plaintext: Duplex;
   /** For `destroy()` only; the other methods are not used on this path. */
   readonly session: EngineSession;
+  /**
+   * How the peer's side ended, asked once `plaintext` has ended:
+   * `'unknown'` when the engine cannot tell (only when `needPeerClose` was false).
+   */
+  peerClose(): 'close_notify' | 'transport' | 'unknown';
 }

@@ -58,15 +58,18 @@ export interface TlsStatus {
   readonly peerClose: 'close_notify' | 'transport' | 'unknown' | undefined;
   /**
    * `'native'` when the engine drives the socket itself (the fast path,
-   * taken on a bare TCP/Unix socket with `allowTruncation`), `'stream'`
+   * taken on a bare TCP/Unix socket), `'stream'`
    * when the layer moves the TLS records itself.
    */
   readonly path: 'native' | 'stream';
 }
 
-/** Describes a DER certificate. Engines and tests share it, so both engines report alike. */
-export function describeCertificate(der: Buffer): PeerCertificate {
-  const x509 = new X509Certificate(der);
+/**
+ * Describes a DER certificate (or one already parsed). Engines and tests
+ * share it, so both engines report alike.
+ */
+export function describeCertificate(der: Buffer | X509Certificate): PeerCertificate {
+  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
   return {
     subject: x509.subject,
     issuer: x509.issuer,
@@ -83,8 +86,8 @@ export function describeCertificate(der: Buffer): PeerCertificate {
  * rules of RFC 6125 as OpenSSL applies them: subject alternative names
  * first, the subject's CN only when there are no DNS names.
  */
-export function certificateMatchesHost(der: Buffer, host: string): boolean {
-  const x509 = new X509Certificate(der);
+export function certificateMatchesHost(der: Buffer | X509Certificate, host: string): boolean {
+  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (isIP(bare) !== 0) return x509.checkIP(bare) !== undefined;
   return x509.checkHost(bare) !== undefined;

@@ -4,6 +4,7 @@
  * handshake timer, certificate and host name verification, telling a
  * close_notify from a truncation, and one coded error for every failure.
  */
+import { X509Certificate } from 'node:crypto';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
@@ -27,6 +28,8 @@ export class TlsLayer extends Layer {
   readonly #session: EngineSession;
   // True on the native fast path: the stream below is the engine's plaintext stream.
   readonly #native: boolean;
+  // The native path's handle on how the peer closed; undefined on the stream path.
+  readonly #nativeTls: NativeTls | undefined;
   // Client: the name the server's certificate must match (SNI name, else the IP connected to).
   readonly #verifyHost: string | undefined;
   // Set once the handshake is done and the peer accepted by policy.
@@ -37,6 +40,11 @@ export class TlsLayer extends Layer {
   #timer: NodeJS.Timeout | undefined;
   // The close_notify waiters of unwrap(): resolved or rejected at the peer's end.
   #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> = [];
+  // What came from below while the engine session was being opened (over an
+  // in-memory pair the peer can answer a client's first flight before
+  // open() returns); `null` marks the end. Fed in order once the session
+  // exists, then null for good.
+  #early: Array<Buffer | null> | null = [];
   // Set when finishOut() or unwrap() has sent our close_notify.
   #closeSent = false;
   // Set when unwrap() (conn.pop()) starts: the peer's close_notify then does not end the readable side.
@@ -47,8 +55,9 @@ export class TlsLayer extends Layer {
 
   /**
    * Makes the layer over `lower`: natively on a connected socket when the
-   * engine can and truncation is allowed (the only thing the native path
-   * cannot see), otherwise byte by byte through an engine session.
+   * engine can (and, unless truncation is allowed, can also tell a
+   * close_notify from a bare end there), otherwise byte by byte through an
+   * engine session.
    */
   static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
     const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
@@ -64,9 +73,7 @@ export class TlsLayer extends Layer {
       session: (session) => box.layer!.#host.session(session),
       keylog: (line) => box.layer!.#host.keylog(line),
     };
-    const native = options.allowTruncation
-      ? options.engine.openOnSocket?.(lower, options.config, { servername }, relay)
-      : undefined;
+    const native = options.engine.openOnSocket?.(lower, options.config, { servername }, relay, !options.allowTruncation);
     return new TlsLayer(lower, options, ctx, servername, box, relay, native);
   }
 
@@ -76,6 +83,7 @@ export class TlsLayer extends Layer {
     box.layer = this;
     this.#options = options;
     this.#native = native !== undefined;
+    this.#nativeTls = native;
     this.#secured = new Promise<SecureInfo>((resolve, reject) => {
       this.#resolveSecured = resolve;
       this.#rejectSecured = reject;
@@ -90,6 +98,12 @@ export class TlsLayer extends Layer {
       this.#timer.unref();
     }
     this.#session = native?.session ?? options.engine.open(options.config, { servername }, relay);
+    const early = this.#early!;
+    this.#early = null;
+    for (const chunk of early) {
+      if (chunk === null) this.finishIn();
+      else this.transformIn(chunk);
+    }
   }
 
   /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
@@ -128,13 +142,15 @@ export class TlsLayer extends Layer {
 
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
+    // Parsed once for the host check and the description.
+    const peer = facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
     let error = facts.chainError;
-    if (!error && config.role === 'client' && facts.peerCertificate && !facts.resumed) {
+    if (!error && config.role === 'client' && peer && !facts.resumed) {
       // Safe by default: a name we cannot check is not a name that matched.
       if (this.#verifyHost === undefined) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           'tls: no host name to check the server\'s certificate against (give servername, or connect by host name)', { layer: this.name });
-      } else if (!certificateMatchesHost(facts.peerCertificate, this.#verifyHost)) {
+      } else if (!certificateMatchesHost(peer, this.#verifyHost)) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
       }
@@ -150,7 +166,7 @@ export class TlsLayer extends Layer {
       protocol: facts.protocol,
       cipher: facts.cipher,
       alpn: facts.alpn,
-      peerCertificate: facts.peerCertificate ? describeCertificate(facts.peerCertificate) : null,
+      peerCertificate: peer ? describeCertificate(peer) : null,
       authorized,
       authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate (or none was asked for)',
       resumed: facts.resumed,
@@ -208,7 +224,8 @@ export class TlsLayer extends Layer {
   // ending it sends close_notify and FIN: the Layer defaults do the job.
 
   protected override transformIn(chunk: Buffer): void {
-    if (this.#native) this.pushUp(chunk);
+    if (this.#early) this.#early.push(chunk);
+    else if (this.#native) this.pushUp(chunk);
     else this.#session.receive(chunk);
   }
 
@@ -223,18 +240,24 @@ export class TlsLayer extends Layer {
   }
 
   // The transport's end is not our end: the engine says whether a
-  // close_notify came first (peerEnded), and that decides. Natively nobody
-  // can tell; the path is only taken when truncation is allowed.
+  // close_notify came first (peerEnded), and that decides. Natively the
+  // engine reads it off the socket's handles ('unknown' where it cannot,
+  // which happens only when truncation is allowed).
   protected override finishIn(): void {
-    if (this.#native) this.#onPeerEnded('unknown');
+    if (this.#early) this.#early.push(null);
+    else if (this.#nativeTls) this.#onPeerEnded(this.#nativeTls.peerClose());
     else this.#session.transportEnded();
   }
 
   protected override teardown(error: Error | null): void {
     clearTimeout(this.#timer);
-    this.#session.destroy();
-    this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
-      'tls: the connection closed before the handshake finished', { layer: this.name }));
+    // Undefined only when the engine failed inside open(); it destroys itself then.
+    (this.#session as EngineSession | undefined)?.destroy();
+    // After a handshake `secured` is settled: no error to make (a stack trace costs).
+    if (error || this.#info === undefined) {
+      this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+        'tls: the connection closed before the handshake finished', { layer: this.name }));
+    }
   }
 
   /**

@@ -1,17 +1,20 @@
 /**
  * The `node` engine: Node's built-in TLS (OpenSSL, TLS 1.2 and 1.3) behind
  * the byte-oriented engine interface. Each session is a `tls.TLSSocket`
- * over a small in-memory "port": a Duplex whose readable side is the
+ * over a small in-memory "port" for the ciphertext: a {@link CipherSocket}
+ * (OpenSSL's records go straight between it and the filter), or, where
+ * Node's internals do not allow one, a Duplex whose readable side is the
  * ciphertext the filter received and whose writable side is the ciphertext
- * OpenSSL wants sent. TLSSocket takes such a Duplex through Node's internal
- * JSStreamSocket.
+ * OpenSSL wants sent (TLSSocket takes it through Node's JSStreamSocket).
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import { Duplex } from '../../lib/stream.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
+import { cipherSocketAvailable, createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { toTlsError, verifyError } from './errors.js';
+import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -42,13 +45,27 @@ class NodeEngine implements TlsEngine {
   }
 
   // The native fast path: OpenSSL gets the connected socket's handle itself.
-  openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost): NativeTls | undefined {
+  // How the peer closed is read off the handles (native-eof.ts), where that works.
+  openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
     if (!(transport instanceof net.Socket) || !(transport as unknown as { _handle: unknown })._handle || transport.connecting) {
       return undefined;
     }
+    if (needPeerClose && !nativeEofDetectable(transport)) return undefined;
     const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
     const session = new NodeSession(this.#contextFor(config), config, params, host, sniContext, transport);
-    return { plaintext: session.plaintext, session };
+    const peerClose = watchNativeEof(session.plaintext as tls.TLSSocket, transport);
+    // The socket ended below the TLS layer (transport.end()) and now its
+    // peer has ended too: both directions are over, so close, as the socket
+    // would have by itself had OpenSSL not been reading it.
+    session.plaintext.once('end', () => {
+      if (transport.writableFinished) session.plaintext.destroy();
+    });
+    return {
+      plaintext: session.plaintext,
+      session,
+      // Without the watch (handles not as expected), a bare end is the safe answer.
+      peerClose: () => (peerClose ? peerClose() ?? 'transport' : needPeerClose ? 'transport' : 'unknown'),
+    };
   }
 
   #contextFor(config: EngineConfig): tls.SecureContext {
@@ -101,46 +118,48 @@ function pemOption(name: 'ca' | 'cert' | 'key', value: Pem | readonly Pem[] | un
 class NodeSession implements EngineSession {
   readonly #host: EngineHost;
   readonly #config: EngineConfig;
-  // Ciphertext side: receive() pushes into its readable side; what OpenSSL
-  // writes to it goes to host.transmit(). Null on the native path.
-  readonly #port: Duplex | null;
+  // Ciphertext side, one of two or neither (the native path): receive()
+  // feeds the cipher socket, or pushes into the port's readable side; what
+  // OpenSSL writes to either goes to host.transmit().
+  readonly #cipher: CipherSocket | null = null;
+  readonly #port: Duplex | null = null;
   readonly #socket: tls.TLSSocket;
   // Set by destroy() or a failure: no more host calls.
   #dead = false;
   // True until the 'secure' / 'secureConnect' event.
   #handshaking = true;
-  // Set when the port's end (the transport's EOF) is handed to OpenSSL.
+  // Set when the transport's EOF is handed to OpenSSL.
   #transportEofGiven = false;
   // Whether OpenSSL had already seen close_notify when the transport's EOF was handed over.
   #closeNotifyBeforeEof = false;
-  // close()'s callback, called when the port's writable side finishes (close_notify sent).
+  // close()'s callback, called when OpenSSL has written its last record (close_notify).
   #closeDone: Callback | null = null;
 
   constructor(context: tls.SecureContext, config: EngineConfig, params: SessionParams, host: EngineHost,
     sniContext: (identity: TlsIdentity) => tls.SecureContext, native: net.Socket | null) {
     this.#host = host;
     this.#config = config;
-    this.#port = native ? null : new Duplex({
-      allowHalfOpen: true,
-      read: () => {},
-      write: (chunk: Buffer, _encoding, callback: Callback) => this.#transmit([chunk], callback),
-      writev: (entries: Array<{ chunk: Buffer }>, callback: Callback) => this.#transmit(entries.map((e) => e.chunk), callback),
-      final: (callback: Callback) => {
-        const done = this.#closeDone;
-        this.#closeDone = null;
-        callback();
-        done?.();
-      },
-    });
-    // Registered before TLSSocket's own 'end' listener, so it runs just
-    // before OpenSSL is told of the EOF: every byte before it has been
-    // given to OpenSSL synchronously, so its readable state tells whether a
-    // close_notify was among them.
-    this.#port?.on('end', () => {
-      this.#closeNotifyBeforeEof = (this.#socket as unknown as TlsSocketInternals)._readableState.ended;
-      this.#transportEofGiven = true;
-    });
-    const transport = native ?? this.#port!;
+    if (native === null && cipherSocketAvailable(context)) {
+      this.#cipher = createCipherSocket({
+        transmit: (chunks, done) => this.#transmit(chunks, done),
+        shutdown: () => this.#closed(),
+      });
+    } else if (native === null) {
+      this.#port = new Duplex({
+        allowHalfOpen: true,
+        read: () => {},
+        write: (chunk: Buffer, _encoding, callback: Callback) => this.#transmit([chunk], callback),
+        writev: (entries: Array<{ chunk: Buffer }>, callback: Callback) => this.#transmit(entries.map((e) => e.chunk), callback),
+        final: (callback: Callback) => {
+          callback();
+          this.#closed();
+        },
+      });
+      // Registered before TLSSocket's own 'end' listener, so it runs just
+      // before OpenSSL is told of the EOF (see #noteTransportEof).
+      this.#port.on('end', () => this.#noteTransportEof());
+    }
+    const transport = native ?? this.#cipher ?? this.#port!;
     this.#socket = config.role === 'client'
       ? tls.connect({
         socket: transport,
@@ -170,7 +189,9 @@ class NodeSession implements EngineSession {
   }
 
   receive(chunk: Buffer): void {
-    if (!this.#dead) this.#port?.push(chunk);
+    if (this.#dead) return;
+    if (this.#cipher) this.#cipher.feed(chunk);
+    else this.#port?.push(chunk);
   }
 
   send(chunks: Buffer[], done: Callback): void {
@@ -195,14 +216,36 @@ class NodeSession implements EngineSession {
   }
 
   transportEnded(): void {
-    if (!this.#dead) this.#port?.push(null);
+    if (this.#dead) return;
+    if (this.#cipher) {
+      this.#noteTransportEof();
+      this.#cipher.feedEnd();
+    } else {
+      this.#port?.push(null);
+    }
   }
 
   destroy(): void {
     if (this.#dead) return;
     this.#dead = true;
     this.#socket.destroy();
+    this.#cipher?.destroy();
     this.#port?.destroy();
+  }
+
+  // Just before OpenSSL is told of the transport's EOF, every byte before
+  // it has been given to OpenSSL synchronously, so the TLSSocket's readable
+  // state tells whether a close_notify was among them.
+  #noteTransportEof(): void {
+    this.#closeNotifyBeforeEof = (this.#socket as unknown as TlsSocketInternals)._readableState.ended;
+    this.#transportEofGiven = true;
+  }
+
+  // OpenSSL has written its last record (close_notify): close() is done.
+  #closed(): void {
+    const done = this.#closeDone;
+    this.#closeDone = null;
+    done?.();
   }
 
   #transmit(chunks: Buffer[], callback: Callback): void {
@@ -285,6 +328,7 @@ class NodeSession implements EngineSession {
     this.#dead = true;
     this.#host.fail(error);
     this.#socket.destroy();
+    this.#cipher?.destroy();
     this.#port?.destroy();
   }
 }
