@@ -381,3 +381,28 @@ function readIfThere(file: string): string {
     return '';
   }
 }
+
+describe('tls close before the handshake finished', () => {
+  it('sends its close_notify after the handshake, so the peer sees a clean end, over memory and TCP', async () => {
+    const { c, s } = pair(clientFilter, serverFilter);
+    const closing = c.close();
+    expect(await s.receive()).toBe(null);
+    await closing;
+    expect(s.tls!.peerClose).toBe('close_notify');
+    await s.close();
+    expect(await c.receive()).toBe(null);
+
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, serverFilter, async (conn) => {
+      const end = await conn.receive().catch((err: WirestackError) => err.code);
+      await conn.close().catch(() => undefined);
+      ended(end);
+    });
+    let ended!: (value: unknown) => void;
+    const serverSaw = new Promise((resolve) => { ended = resolve; });
+    const conn = await connect({ host: 'localhost', port: (listener.address() as { port: number }).port }, clientFilter);
+    await conn.close();
+    expect(await serverSaw).toBe(null);
+    conn.destroy();
+    await listener.close();
+  });
+});

@@ -52,6 +52,9 @@ export class TlsLayer extends Layer {
   readonly #secured: Promise<SecureInfo>;
   #resolveSecured!: (info: SecureInfo) => void;
   #rejectSecured!: (error: Error) => void;
+  // Rejects at teardown, so that an unwrap() waiting on the peer settles.
+  readonly #tornDown: Promise<never>;
+  #rejectTornDown!: (error: Error) => void;
 
   /**
    * Makes the layer over `lower`: natively on a connected socket when the
@@ -90,6 +93,8 @@ export class TlsLayer extends Layer {
     });
     // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
     this.#secured.catch(() => {});
+    this.#tornDown = new Promise<never>((_, reject) => { this.#rejectTornDown = reject; });
+    this.#tornDown.catch(() => {});
     // `servername: false` only stops SNI; the certificate is still checked against the host.
     this.#verifyHost = servername ?? (ctx.remote.host || undefined);
     if (options.handshakeTimeout > 0) {
@@ -234,9 +239,15 @@ export class TlsLayer extends Layer {
     else this.#session.send(chunks, done);
   }
 
+  // close_notify belongs after the handshake: an end() made before it waits
+  // for the session, so the peer sees a clean close, not a truncation.
   protected override finishOut(done: Callback): void {
-    if (this.#native) done();
-    else this.#sendCloseNotify(done);
+    const close = (): void => {
+      if (this.#native) done();
+      else this.#sendCloseNotify(done);
+    };
+    if (this.#info !== undefined) close();
+    else this.#secured.then(close, (err: Error) => done(err));
   }
 
   // The transport's end is not our end: the engine says whether a
@@ -251,6 +262,8 @@ export class TlsLayer extends Layer {
 
   protected override teardown(error: Error | null): void {
     clearTimeout(this.#timer);
+    this.#rejectTornDown(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+      'tls: the layer was torn down before the TLS stream ended', { layer: this.name }));
     // Undefined only when the engine failed inside open(); it destroys itself then.
     (this.#session as EngineSession | undefined)?.destroy();
     // After a handshake `secured` is settled: no error to make (a stack trace costs).
@@ -273,8 +286,14 @@ export class TlsLayer extends Layer {
         { layer: this.name });
     }
     this.#unwrapping = true;
-    await new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve())));
-    const how = this.#peerClose ?? await new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => this.#peerEndWaiters.push(resolve));
+    await Promise.race([
+      new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve()))),
+      this.#tornDown,
+    ]);
+    const how = this.#peerClose ?? await Promise.race([
+      new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => this.#peerEndWaiters.push(resolve)),
+      this.#tornDown,
+    ]);
     if (how !== 'close_notify') {
       throw new WirestackError('ERR_WIRESTACK_TLS_TRUNCATED', 'tls: the transport ended without a close_notify', { layer: this.name });
     }
