@@ -351,3 +351,23 @@ describe('log', () => {
     ]);
   });
 });
+
+describe('log with a shared slow sink', () => {
+  it('leaves no drain listener on the sink once its connections are gone', async () => {
+    // A sink that never finishes a write: every logger waits for its 'drain'.
+    const sink = new Writable({ highWaterMark: 1, write() { /* never calls back */ } });
+    const conns: Connection[] = [];
+    for (let i = 0; i < 20; i++) {
+      const [a, b] = duplexPair();
+      b.on('error', () => {});
+      const conn = wrap(a, [log({ sink, format: 'summary' })]);
+      void conn.send('x').catch(() => undefined);
+      conns.push(conn);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.listenerCount('drain')).toBeGreaterThan(0);
+    for (const conn of conns) conn.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.listenerCount('drain')).toBe(0);
+  });
+});

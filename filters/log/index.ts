@@ -15,6 +15,7 @@ export type LogLevel = 'off' | 'events' | 'chunks';
 export interface LogWritable {
   write(chunk: string): boolean;
   once(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
 }
@@ -125,6 +126,8 @@ class LogLayer extends Layer {
   readonly #start: number;
   // Set while a full sink holds the stream below paused; its 'drain' clears it.
   #sinkFull = false;
+  // 'drain' listeners this layer has on the sink; removed at teardown.
+  readonly #drainWaiters = new Set<() => void>();
   // Set when conn.pop() removes the layer: its teardown is not the connection's close.
   #removed = false;
 
@@ -200,6 +203,7 @@ class LogLayer extends Layer {
   }
 
   protected override teardown(error: Error | null): void {
+    this.#stopWaitingForSink();
     if (this.#removed) return;
     if (error) {
       const coded = toWirestackError(error, this.name);
@@ -245,9 +249,25 @@ class LogLayer extends Layer {
     }
   }
 
+  // One sink (stderr by default) serves many connections: each waiter is
+  // kept so that teardown can remove it, or a closed connection's listener
+  // would stay on the shared sink and keep the layer alive.
   #whenSinkDrains(callback: () => void): void {
     const stream = this.#stream;
-    if (stream === null || stream.destroyed || !stream.writableNeedDrain) callback();
-    else stream.once('drain', callback);
+    if (stream === null || stream.destroyed || !stream.writableNeedDrain) {
+      callback();
+      return;
+    }
+    const waiter = (): void => {
+      this.#drainWaiters.delete(waiter);
+      callback();
+    };
+    this.#drainWaiters.add(waiter);
+    stream.once('drain', waiter);
+  }
+
+  #stopWaitingForSink(): void {
+    for (const waiter of this.#drainWaiters) this.#stream?.off('drain', waiter);
+    this.#drainWaiters.clear();
   }
 }
