@@ -37,7 +37,3 @@ export function parseHostPort(text: string | undefined, hostOptional: boolean): 
   return { host, port: Number(portText) };
 }
 
-/** `host:port`, with an IPv6 host in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

@@ -6,7 +6,8 @@
 import { connect } from '../lib/connect.js';
 import type { SecureInfo } from '../filters/tls/info.js';
 import { formatFlags, has, parseArgs, usage, type FlagSpec } from './args.js';
-import { formatHostPort, parseHostPort } from './address.js';
+import { describeTarget } from '../lib/connect.js';
+import { parseHostPort } from './address.js';
 import { Progress } from './progress.js';
 import { relay } from './relay.js';
 import { CLIENT_TLS_FLAGS, LAYER_FLAGS, stackFromFlags } from './stack-from-flags.js';
@@ -55,9 +56,9 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
   const conn = await connect({ host: host!, port }, filters);
   if (has(args, 'tls')) {
     const info = await conn.secured;
-    if (!quiet) process.stderr.write(`wirestack: connected to ${formatHostPort(host!, port)}, ${describeSession(info)}\n`);
+    if (!quiet) process.stderr.write(`wirestack: connected to ${describeTarget({ host: host!, port: port })}, ${describeSession(info)}\n`);
   } else if (!quiet) {
-    process.stderr.write(`wirestack: connected to ${formatHostPort(host!, port)}\n`);
+    process.stderr.write(`wirestack: connected to ${describeTarget({ host: host!, port: port })}\n`);
   }
   await relay(conn, process.stdin, process.stdout, { progress: new Progress(process.stderr) });
   return 0;

@@ -9,7 +9,8 @@ import type { Connection } from '../lib/connection.js';
 import { WirestackError, toWirestackError } from '../lib/errors.js';
 import { listen, type Listener } from '../lib/listener.js';
 import { formatFlags, has, parseArgs, usage, valueOf, type FlagSpec } from './args.js';
-import { formatHostPort, parseHostPort } from './address.js';
+import { describeTarget } from '../lib/connect.js';
+import { parseHostPort } from './address.js';
 import { Progress } from './progress.js';
 import { relay } from './relay.js';
 import { failureLine } from './report.js';
@@ -82,7 +83,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   const finished = new Promise<number>((resolve) => { finish = resolve; });
 
   const serve = async (conn: Connection): Promise<void> => {
-    const peer = formatHostPort(conn.remote.host ?? '?', conn.remote.port ?? 0);
+    const peer = describeTarget({ host: conn.remote.host ?? '?', port: conn.remote.port ?? 0 });
     if (once && ++accepted > 1) {
       conn.destroy();
       return;
@@ -112,7 +113,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
     if (conn === undefined) process.stderr.write(`${failureLine('listen', err)}\n`);
   });
   const address = listener.address();
-  const where = 'path' in address ? address.path : formatHostPort(address.host, address.port);
+  const where = 'path' in address ? address.path : describeTarget({ host: address.host, port: address.port });
   // The certificate line comes first: whoever waits for "listening on" has seen it then.
   if (selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${selfSigned}`);
   process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);

@@ -3,7 +3,11 @@ import { type Connection, wrap } from './connection.js';
 import { WirestackError } from './errors.js';
 import type { Filter } from './filter.js';
 
-/** Where to connect or listen: a TCP host and port, or a Unix socket path. */
+/**
+ * Where to connect or listen: a TCP host and port, or a Unix socket path.
+ * Without `host`, `connect` goes to `localhost` and `listen` binds every
+ * interface.
+ */
 export type Target = { host?: string; port: number } | { path: string };
 
 /** Options for {@link connect}. */

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { type Connection, wrap } from './connection.js';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter } from './filter.js';
-import type { Target } from './connect.js';
+import { type Target, describeTarget } from './connect.js';
 
 /** What {@link Listener.address} returns. */
 export type ListenerAddress = { host: string; port: number; family: string } | { path: string };
@@ -43,6 +43,20 @@ export class Listener extends EventEmitter {
   readonly #server: net.Server;
   // Open connections, for close({ drain: false }) and the drain wait.
   readonly #connections = new Set<Connection>();
+
+  /** A failure on an accepted connection (its stack, or a handler that threw or rejected). */
+  override on(event: 'connectionError', listener: (error: WirestackError, conn: Connection | undefined) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Like {@link Listener.on}, once. */
+  override once(event: 'connectionError', listener: (error: WirestackError, conn: Connection | undefined) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
 
   /** @internal Use {@link listen}. */
   constructor(server: net.Server) {
@@ -131,7 +145,7 @@ export async function listen(
   server.on('connection', (socket) => listener.accept(socket, filters, onConnection, options));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new WirestackError('ERR_WIRESTACK_LISTEN', `cannot listen on ${'path' in target ? target.path : `port ${target.port}`}: ${err.message}`, { layer: 'raw', cause: err }));
+      reject(new WirestackError('ERR_WIRESTACK_LISTEN', `cannot listen on ${describeTarget('path' in target ? target : { host: target.host ?? '*', port: target.port })}: ${err.message}`, { layer: 'raw', cause: err }));
     };
     server.once('error', onError);
     const ready = (): void => {

@@ -3,7 +3,8 @@
 // in both spellings, and one coded error per mistake.
 import { describe, expect, it } from 'vitest';
 import { formatFlags, has, parseArgs, valueOf, type FlagSpec } from '../bin/args.js';
-import { formatHostPort, parseHostPort } from '../bin/address.js';
+import { parseHostPort } from '../bin/address.js';
+import { describeTarget } from '../lib/connect.js';
 
 const SPECS: readonly FlagSpec[] = [
   { name: 'log', value: 'optional', placeholder: 'summary|hex|text', choices: ['summary', 'hex', 'text'], help: 'log' },
@@ -78,7 +79,8 @@ describe('parseHostPort', () => {
   });
 
   it('formats IPv6 hosts in brackets', () => {
-    expect(formatHostPort('::1', 80)).toBe('[::1]:80');
-    expect(formatHostPort('localhost', 80)).toBe('localhost:80');
+    expect(describeTarget({ host: '::1', port: 80 })).toBe('[::1]:80');
+    expect(describeTarget({ host: 'localhost', port: 80 })).toBe('localhost:80');
+    expect(describeTarget({ path: '/tmp/s.sock' })).toBe('/tmp/s.sock');
   });
 });

@@ -230,9 +230,12 @@ describe('log', () => {
       for (let i = 0; i < 20; i++) await client.send(Buffer.alloc(100));
       await client.close();
     })();
+    // Wait (bounded) for the first chunk, then give the sender time to overrun if it would.
+    const logLayer = client.layer('log') as Layer;
+    for (let i = 0; i < 500 && logLayer.stats.chunksOut < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 50));
     // The sink has taken one write and holds it: the sender is stopped behind it.
-    expect((client.layer('log') as Layer).stats.chunksOut).toBe(1);
+    expect(logLayer.stats.chunksOut).toBe(1);
     const lines: string[] = [];
     sink.write = ((chunk: string) => {
       lines.push(chunk);

@@ -114,12 +114,12 @@ describe('TCP', () => {
     const listener = await listen({ host: '127.0.0.1', port: 0 }, [identity()], async () => {
       throw new Error('handler bug');
     });
-    const reported = new Promise<[Error, Connection]>((resolve) => listener.once('connectionError', (err, conn) => resolve([err, conn])));
+    const reported = new Promise<[WirestackError, Connection | undefined]>((resolve) => listener.once('connectionError', (err, conn) => resolve([err, conn])));
     const conn = await connect({ host: '127.0.0.1', port: (listener.address() as { port: number }).port });
     const [err, serverConn] = await reported;
-    expect((err as WirestackError).code).toBe('ERR_WIRESTACK_LAYER');
-    expect((err as WirestackError).layer).toBe('handler');
-    await whenClosed(serverConn);
+    expect(err.code).toBe('ERR_WIRESTACK_LAYER');
+    expect(err.layer).toBe('handler');
+    await whenClosed(serverConn!);
     expect(await conn.receive()).toBeNull();
     conn.destroy();
     await listener.close();
