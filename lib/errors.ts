@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_TLS_CERT_INVALID: "the peer's certificate was rejected for another reason (revoked, bad signature, missing)",
   ERR_WIRESTACK_TLS_ALERT: 'the peer sent a fatal TLS alert; `alert` names it',
   ERR_WIRESTACK_TLS_TRUNCATED: 'the transport ended without a TLS close_notify (possible truncation attack)',
-  ERR_WIRESTACK_TLS_UNSUPPORTED: 'the TLS engine cannot do what was asked (an option, or pop())',
+  ERR_WIRESTACK_TLS_UNSUPPORTED: 'the TLS engine cannot do what was asked (an option, or pop()), or conn.secured was read on a connection without TLS',
   ERR_WIRESTACK_TLS: 'another TLS failure after the handshake (bad record, decryption failure, …)',
   ERR_WIRESTACK_INFLATE: 'compressed input was corrupt',
   ERR_WIRESTACK_INFLATE_LIMIT: 'compressed input inflated past maxInflatedBytes or the maximum ratio',
