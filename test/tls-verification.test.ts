@@ -159,3 +159,12 @@ for (const [engine, engineOptions] of Object.entries(ENGINES)) {
     }
   });
 }
+
+describe('makeCertificates', () => {
+  it('gives the same PKI for the same options and an unrelated one for another label', () => {
+    const first = makeCertificates();
+    expect(makeCertificates()).toBe(first);
+    const other = makeCertificates({ label: 'other' });
+    expect(other.ca.cert).not.toBe(first.ca.cert);
+  });
+});

@@ -194,6 +194,7 @@ export class TlsLayer extends Layer {
       this.destroy(error);
     };
     const timer = setTimeout(fail, FAIL_FLUSH_MS);
+    timer.unref();
     lower.end(fail);
   }
 

@@ -28,6 +28,11 @@ export interface MakeCertificatesOptions {
   names?: readonly string[];
   /** Subject CN of the server certificate (default: the first name). */
   commonName?: string;
+  /**
+   * Tells PKIs apart: the same options give the same (cached) PKI, so a test
+   * that needs a second, unrelated CA (a "wrong CA" case) passes another label.
+   */
+  label?: string;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -39,7 +44,8 @@ const cache = new Map<string, TestCertificates>();
 /**
  * Makes, in memory, a CA and the certificates tests, examples and demos
  * need: RSA 2048, SHA-256, with node-forge (so the forge engine can use
- * them too). Results are cached per process by options.
+ * them too). Results are cached per process by options: calls with the same
+ * options return the same PKI; give another `label` for an unrelated one.
  *
  * @example
  * ```ts
@@ -51,13 +57,13 @@ const cache = new Map<string, TestCertificates>();
 export function makeCertificates(options: MakeCertificatesOptions = {}): TestCertificates {
   const names = options.names ?? ['localhost', '127.0.0.1', '::1'];
   const commonName = options.commonName ?? names[0] ?? 'localhost';
-  const cacheKey = JSON.stringify([names, commonName]);
+  const cacheKey = JSON.stringify([names, commonName, options.label ?? '']);
   const cached = cache.get(cacheKey);
   if (cached) return cached;
 
   const now = Date.now();
   const caKeys = newKeyPair();
-  // A distinct CA name per call: two test PKIs must not be mistaken for each other.
+  // A distinct CA name per PKI made: two test PKIs must not be mistaken for each other.
   const caName = [{ name: 'commonName', value: `wirestack test CA ${randomBytes(4).toString('hex')}` },
     { name: 'organizationName', value: 'wirestack' }];
   const caCert = certificate({
