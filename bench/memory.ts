@@ -57,7 +57,7 @@ export const memoryGroup: Group = {
       target: '≤ 1.20×',
       met: ratio <= 1.2,
       note: `${n} connections, client and server end both counted, V8 heapUsed after gc in a fresh child process per sample, median of ${samples}; ` +
-        `ratio is wirestack ÷ native (less is better); wirestack with default options (TLS stream path); ` +
+        `ratio is wirestack ÷ native (less is better); wirestack with default options (TLS on the native path, as on a bare socket); ` +
         `with allowTruncation (native fast path, one sample): ${formatBytes(fast.heapPerConnection)}/conn, ratio ${(fast.heapPerConnection / m.native).toFixed(2)}; ` +
         `RSS per connection (median): native ${rssOf(reports.native)}, wirestack ${rssOf(reports.wirestack)}`,
     }];
