@@ -2,18 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  Layer, deflate, duplexPair, isWirestackError, meter, tls, wrap,
-  type Connection, type DeflateOptions, type Filter, type TlsVersion,
+  Layer, deflate, duplexPair, isWirestackError, meter, wrap,
+  type Connection, type DeflateOptions, type Filter,
 } from '../lib/index.js';
-import { filterChecks, makeCertificates } from '../lib/testing/index.js';
+import { filterChecks } from '../lib/testing/index.js';
 
-// The TLS pair the tests stack around: wirestack's own TLS filter, with test certificates.
-const certs = makeCertificates();
-function tlsPair(role: 'client' | 'server', options: { maxVersion?: TlsVersion } = {}): Filter {
-  return role === 'client'
-    ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
-    : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
-}
+import { tlsFilter as tlsPair } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const algorithms = ['deflate', 'brotli'] as const;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { type Filter, type TlsVersion, tls } from '../lib/index.js';
+import { makeCertificates } from '../lib/testing/index.js';
 
 /** Resolves when `stream` has emitted 'close'. */
 export function whenClosed(stream: Duplex): Promise<void> {
@@ -26,4 +28,15 @@ export function sha256(data: Buffer | string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One end of the TLS pair that tests stack other filters around: wirestack's
+ * own TLS filter with the test PKI, client verifying `localhost`.
+ */
+export function tlsFilter(role: 'client' | 'server', options: { maxVersion?: TlsVersion } = {}): Filter {
+  const certs = makeCertificates();
+  return role === 'client'
+    ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
+    : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
 }

@@ -1,19 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
-  Layer, duplexPair, identity, isWirestackError, log, tls, wrap,
-  type Connection, type Filter, type LogOptions, type TlsVersion,
+  Layer, duplexPair, identity, isWirestackError, log, wrap,
+  type Connection, type Filter, type LogOptions,
 } from '../lib/index.js';
 import { PassThrough, Writable } from '../lib/stream.js';
-import { filterChecks, makeCertificates } from '../lib/testing/index.js';
+import { filterChecks } from '../lib/testing/index.js';
 
-// The TLS pair the tests stack around: wirestack's own TLS filter, with test certificates.
-const certs = makeCertificates();
-function tlsPair(role: 'client' | 'server', options: { maxVersion?: TlsVersion } = {}): Filter {
-  return role === 'client'
-    ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
-    : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
-}
+import { tlsFilter as tlsPair } from './helpers.js';
 
 // Log lines with their times replaced by "+T", so they can be compared exactly.
 function untimed(lines: readonly string[]): string[] {
