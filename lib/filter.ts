@@ -8,6 +8,7 @@ export type Role = 'client' | 'server';
 export interface RemoteInfo {
   /** Host name or address the client connected to (for TLS SNI and verification). */
   host?: string;
+  /** TCP port of the other end. */
   port?: number;
   /** Unix domain socket path. */
   path?: string;
@@ -31,6 +32,7 @@ export interface LayerContext {
  * ```
  */
 export interface Filter {
+  /** The name its layers carry in `conn.layers` and on their errors. */
   readonly name: string;
   /** Makes this filter's layer over `lower` and returns it; the layer owns `lower` from now on. */
   attach(lower: Duplex, ctx: LayerContext): Duplex;
@@ -38,11 +40,15 @@ export interface Filter {
 
 /** What `conn.layers` says about one layer. */
 export interface LayerInfo {
+  /** The filter's name (`'tls'`, `'log'`, …). */
   readonly name: string;
-  /** Bytes read from below / written below, when the layer keeps counts. */
+  /** Bytes the layer read from below, when it keeps counts (every {@link Layer} does). */
   readonly bytesIn: number | undefined;
+  /** Bytes the layer wrote below. */
   readonly bytesOut: number | undefined;
+  /** Chunks read from below. */
   readonly chunksIn: number | undefined;
+  /** Chunks (or writev batches) written below. */
   readonly chunksOut: number | undefined;
   /** `'open'`, `'half-closed'` (one direction ended) or `'closed'`. */
   readonly state: 'open' | 'half-closed' | 'closed';

@@ -15,11 +15,13 @@ export class LayerStats {
   /** `performance.now()` when the layer was made. */
   readonly startedAt = performance.now();
 
+  /** Counts one chunk read from below; the {@link Layer} base calls it. */
   countIn(bytes: number): void {
     this.bytesIn += bytes;
     this.chunksIn += 1;
   }
 
+  /** Counts one chunk or batch written below; the {@link Layer} base calls it. */
   countOut(bytes: number): void {
     this.bytesOut += bytes;
     this.chunksOut += 1;
