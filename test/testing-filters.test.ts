@@ -281,3 +281,20 @@ describe('testing filters on sockets', () => {
     expect(c.raw.stream).toBeInstanceOf(net.Socket);
   });
 });
+
+describe('fragment({ sizes, direction })', () => {
+  it('cuts only the chosen direction, with the sizes in turn', async () => {
+    const [a, b] = duplexPair();
+    const cut = wrap(a, [fragment({ sizes: [1, 2], direction: 'in' })]);
+    const peer = wrap(b, [], { role: 'server' });
+    const upSizes: number[] = [];
+    peer.on('data', (c: Buffer) => upSizes.push(c.length));
+    const downSizes: number[] = [];
+    cut.on('data', (c: Buffer) => downSizes.push(c.length));
+    await cut.send('abcdef');          // going down: not cut
+    await peer.send('abcdef');         // coming up: cut 1, 2, 1, 2
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(upSizes).toEqual([6]);
+    expect(downSizes).toEqual([1, 2, 1, 2]);
+  });
+});

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Layer, duplexPair, tls, wrap, type Connection, type Filter, type WirestackError } from '../lib/index.js';
-import { makeCertificates } from '../lib/testing/index.js';
+import { fragment, makeCertificates } from '../lib/testing/index.js';
 import { sha256 } from './helpers.js';
 
 const certs = makeCertificates();
@@ -77,18 +77,9 @@ describe('forge engine: options', () => {
   });
 });
 
-// A layer that hands every chunk up in pieces of 1–7 bytes.
-class Fragmenting extends Layer {
-  #n = 0;
-  protected override transformIn(chunk: Buffer): void {
-    for (let i = 0; i < chunk.length;) {
-      const size = 1 + (this.#n++ % 7);
-      this.pushUp(chunk.subarray(i, i + size));
-      i += size;
-    }
-  }
-}
-const fragmenting: Filter = { name: 'fragmenting', attach: (lower) => new Fragmenting(lower, { name: 'fragmenting' }) };
+// Hands every chunk up in pieces of 1–7 bytes: TLS records arrive cut at
+// every possible place.
+const fragmenting = fragment({ sizes: [1, 2, 3, 4, 5, 6, 7], direction: 'in' }, 'fragmenting');
 
 // A layer that holds what arrives for one turn of the event loop and hands
 // it up as one chunk: records sent one after the other arrive together.

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Layer, connect, duplexPair, listen, tls, wrap, type Connection, type Filter, type SecureInfo, type WirestackError } from '../lib/index.js';
-import { makeCertificates } from '../lib/testing/index.js';
+import { connect, duplexPair, listen, tls, wrap, type Connection, type Filter, type SecureInfo, type WirestackError } from '../lib/index.js';
+import { fragment, makeCertificates } from '../lib/testing/index.js';
 
 const certs = makeCertificates();
 
@@ -66,19 +66,9 @@ describe('tls over a memory pair', () => {
   });
 });
 
-// A layer that hands every chunk up in pieces of 1–7 bytes: TLS records
-// arrive cut at every possible place.
-class Fragmenting extends Layer {
-  #n = 0;
-  protected override transformIn(chunk: Buffer): void {
-    for (let i = 0; i < chunk.length;) {
-      const size = 1 + (this.#n++ % 7);
-      this.pushUp(chunk.subarray(i, i + size));
-      i += size;
-    }
-  }
-}
-const fragmenting: Filter = { name: 'fragmenting', attach: (lower) => new Fragmenting(lower, { name: 'fragmenting' }) };
+// Hands every chunk up in pieces of 1–7 bytes: TLS records arrive cut at
+// every possible place.
+const fragmenting = fragment({ sizes: [1, 2, 3, 4, 5, 6, 7], direction: 'in' }, 'fragmenting');
 
 async function roundTrip(c: Connection, s: Connection): Promise<void> {
   await c.send('ping');

@@ -17,8 +17,16 @@ export interface RandomFragments {
   direction?: Direction;
 }
 
+/** Fixed piece sizes for {@link fragment}, used in turn, in one direction. */
+export interface ListedFragments {
+  /** The sizes, used in turn. */
+  sizes: readonly number[];
+  /** Which way to cut (default `'both'`). */
+  direction?: Direction;
+}
+
 /** How {@link fragment} cuts: one size, sizes used in turn, or seeded random sizes. */
-export type FragmentSpec = number | readonly number[] | RandomFragments;
+export type FragmentSpec = number | readonly number[] | ListedFragments | RandomFragments;
 
 type Callback = (err?: Error | null) => void;
 
@@ -29,7 +37,7 @@ type Callback = (err?: Error | null) => void;
  * their order are unchanged.
  *
  * `fragment(1)` cuts to single bytes; `fragment([1, 5, 100])` uses the sizes
- * in turn; `fragment({ seed: 7, min: 1, max: 300 })` uses seeded random sizes
+ * in turn (`{ sizes, direction: 'in' }` cuts only what comes up); `fragment({ seed: 7, min: 1, max: 300 })` uses seeded random sizes
  * (print the seed when a test fails, and the failure replays).
  *
  * @example
@@ -44,7 +52,7 @@ type Callback = (err?: Error | null) => void;
  */
 export function fragment(spec: FragmentSpec, name = 'fragment'): Filter {
   const sizes = validate(spec);
-  const direction = typeof spec === 'object' && !Array.isArray(spec) ? (spec as RandomFragments).direction ?? 'both' : 'both';
+  const direction = typeof spec === 'object' && !Array.isArray(spec) ? (spec as RandomFragments | ListedFragments).direction ?? 'both' : 'both';
   return { name, attach: (lower) => new FragmentLayer(lower, name, sizes, direction) };
 }
 
@@ -55,6 +63,7 @@ function validate(spec: FragmentSpec): Sizes {
   const bad = (why: string): WirestackError =>
     new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `fragment(): ${why}`, { layer: 'fragment' });
   if (typeof spec === 'number') spec = [spec];
+  if (typeof spec === 'object' && 'sizes' in spec) spec = spec.sizes;
   if (Array.isArray(spec)) {
     const list = spec as readonly number[];
     if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= 1)) throw bad('sizes must be whole numbers ≥ 1');

@@ -9,7 +9,7 @@ export type { CertificateAndKey, MakeCertificatesOptions, TestCertificates } fro
 export { Random } from './random.js';
 export type { Direction } from '../../filters/testing/direction.js';
 export { fragment } from '../../filters/testing/fragment.js';
-export type { FragmentSpec, RandomFragments } from '../../filters/testing/fragment.js';
+export type { FragmentSpec, ListedFragments, RandomFragments } from '../../filters/testing/fragment.js';
 export { delay } from '../../filters/testing/delay.js';
 export type { DelayOptions } from '../../filters/testing/delay.js';
 export { throttle } from '../../filters/testing/throttle.js';
