@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Connection } from '../lib/index.js';
 
 /** Writes PEM files into a fresh temporary directory; `remove()` deletes it. */
 export function pemFiles(files: Record<string, string>): { path(name: string): string; remove(): void } {
@@ -77,4 +79,42 @@ export async function startServer(args: readonly string[]): Promise<{ server: Ch
       if (attempt === 3) throw err;
     }
   }
+}
+
+/**
+ * The wirestack client's side of a talk with `openssl s_server`: a line each
+ * way, then our close_notify, answered by the server's; the server exits 0.
+ */
+export async function talkToServer(conn: Connection, server: ChildProcessWithoutNullStreams, out: Watched, ours: string): Promise<void> {
+  await conn.send(`${ours}\n`);
+  await out.until(ours, 'the client bytes');
+  server.stdin.write('hello from openssl\n');
+  expect(await readLine(conn)).toBe('hello from openssl\n');
+  await conn.close();
+  // s_server answers our close_notify with its own, then ends.
+  expect(await conn.receive()).toBe(null);
+  expect(conn.tls!.peerClose).toBe('close_notify');
+  expect(await exited(server)).toBe(0);
+}
+
+/**
+ * The wirestack server's side of a talk with `openssl s_client`: a line each
+ * way, then s_client's close_notify when its input ends; it exits 0.
+ */
+export async function talkToClient(conn: Connection, client: ChildProcessWithoutNullStreams, out: Watched, ours: string): Promise<void> {
+  client.stdin.write('hello from openssl\n');
+  expect(await readLine(conn)).toBe('hello from openssl\n');
+  await conn.send(`${ours}\n`);
+  await out.until(ours, 'the server bytes');
+  // s_client sends close_notify when its input ends (without -quiet, which implies -ign_eof).
+  client.stdin.end();
+  expect(await conn.receive()).toBe(null);
+  expect(conn.tls!.peerClose).toBe('close_notify');
+  expect(await exited(client)).toBe(0);
+}
+
+async function readLine(conn: Connection): Promise<string> {
+  let got = '';
+  while (!got.includes('\n')) got += (await conn.receive())!.toString();
+  return got;
 }

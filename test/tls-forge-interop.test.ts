@@ -9,7 +9,7 @@ import { constants, randomBytes } from 'node:crypto';
 import { connect, listen, tls, type Connection, type Filter, type WirestackError } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 import { sha256 } from './helpers.js';
-import { exited, pemFiles, startServer, watch } from './openssl.js';
+import { exited, pemFiles, startServer, talkToClient, talkToServer, watch } from './openssl.js';
 
 const certs = makeCertificates();
 const files = pemFiles({ 'ca.pem': certs.ca.cert, 'server.pem': certs.server.cert, 'server.key': certs.server.key });
@@ -113,17 +113,7 @@ describe('interop: openssl ↔ forge', () => {
       const info = await conn.secured;
       expect(info.protocol).toBe('TLSv1.1');
       expect(info.authorized).toBe(true);
-      await conn.send('hello from forge\n');
-      await out.until('hello from forge', 'the client bytes');
-      server.stdin.write('hello from openssl\n');
-      let got = '';
-      while (!got.includes('\n')) got += (await conn.receive())!.toString();
-      expect(got).toBe('hello from openssl\n');
-      await conn.close();
-      // s_server answers our close_notify with its own, then ends.
-      expect(await conn.receive()).toBe(null);
-      expect(conn.tls!.peerClose).toBe('close_notify');
-      expect(await exited(server)).toBe(0);
+      await talkToServer(conn, server, out, 'hello from forge');
     } finally {
       server.kill();
     }
@@ -141,18 +131,8 @@ describe('interop: openssl ↔ forge', () => {
       const conn = await accepted;
       const info = await conn.secured;
       expect(info.protocol).toBe('TLSv1');
-      client.stdin.write('hello from openssl\n');
-      let got = '';
-      while (!got.includes('\n')) got += (await conn.receive())!.toString();
-      expect(got).toBe('hello from openssl\n');
-      await conn.send('hello from forge\n');
-      await out.until('hello from forge', 'the server bytes');
+      await talkToClient(conn, client, out, 'hello from forge');
       expect(out.output).toContain('Verify return code: 0 (ok)');
-      // s_client sends close_notify when its input ends.
-      client.stdin.end();
-      expect(await conn.receive()).toBe(null);
-      expect(conn.tls!.peerClose).toBe('close_notify');
-      expect(await exited(client)).toBe(0);
       conn.destroy();
     } finally {
       client.kill();

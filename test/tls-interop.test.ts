@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { connect, listen, tls, type Connection } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
-import { exited, pemFiles, startServer, watch } from './openssl.js';
+import { pemFiles, startServer, talkToClient, talkToServer, watch } from './openssl.js';
 
 const certs = makeCertificates();
 const files = pemFiles({ 'ca.pem': certs.ca.cert, 'server.pem': certs.server.cert, 'server.key': certs.server.key });
@@ -22,17 +22,7 @@ describe('interop: openssl s_server ↔ wirestack client', () => {
         const info = await conn.secured;
         expect(info.protocol).toBe(version);
         expect(info.authorized).toBe(true);
-        await conn.send('hello from wirestack\n');
-        await out.until('hello from wirestack', 'the client bytes');
-        server.stdin.write('hello from openssl\n');
-        let got = '';
-        while (!got.includes('\n')) got += (await conn.receive())!.toString();
-        expect(got).toBe('hello from openssl\n');
-        await conn.close();
-        // s_server answers our close_notify with its own, then ends.
-        expect(await conn.receive()).toBe(null);
-        expect(conn.tls!.peerClose).toBe('close_notify');
-        expect(await exited(server)).toBe(0);
+        await talkToServer(conn, server, out, 'hello from wirestack');
       } finally {
         server.kill();
       }
@@ -54,17 +44,7 @@ describe('interop: openssl s_client ↔ wirestack server', () => {
         const conn = await accepted;
         const info = await conn.secured;
         expect(info.protocol).toBe(version);
-        client.stdin.write('hello from openssl\n');
-        let got = '';
-        while (!got.includes('\n')) got += (await conn.receive())!.toString();
-        expect(got).toBe('hello from openssl\n');
-        await conn.send('hello from wirestack\n');
-        await out.until('hello from wirestack', 'the server bytes');
-        // s_client sends close_notify when its input ends (without -quiet, which implies -ign_eof).
-        client.stdin.end();
-        expect(await conn.receive()).toBe(null);
-        expect(conn.tls!.peerClose).toBe('close_notify');
-        expect(await exited(client)).toBe(0);
+        await talkToClient(conn, client, out, 'hello from wirestack');
         conn.destroy();
       } finally {
         client.kill();
