@@ -172,7 +172,7 @@ class DeflateLayer extends Layer {
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
       // A large block goes down in parts, so the output held here stays under the high-water mark.
-      if (this.#pendingBytes < this.writableHighWaterMark) continue;
+      if (this.#pendingBytes < this.highWaterMark) continue;
       if (this.writeDown(this.#takePending())) continue;
       this.#waitingForLower = true;
       this.whenLowerDrains(() => {
@@ -215,7 +215,7 @@ class DeflateLayer extends Layer {
       // One chunk is in the inflater already: hold the rest of the stream
       // below until it is through, so the queue never grows past a chunk or two.
       this.#inputPaused = true;
-      this.lower.pause();
+      this.pauseLower();
     }
     this.#feedInflater();
   }
@@ -231,7 +231,7 @@ class DeflateLayer extends Layer {
     if (chunk === undefined) {
       if (this.#inputPaused) {
         this.#inputPaused = false;
-        this.lower.resume();
+        this.resumeLower();
       }
       if (this.#inputEnded) this.#inflater.end();
       return;

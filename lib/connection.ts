@@ -1,7 +1,8 @@
 import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
-import { Layer, nameLayer } from './layer.js';
+import { Layer } from './layer.js';
+import { BottomPort, Pipeline, PipelineEnd } from './pipeline.js';
 import { isSecureLayer, secureLayer, type SecureLayer } from './secure-layer.js';
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import { applyFilter, toStack } from './stack.js';
@@ -26,11 +27,6 @@ export interface WrapOptions {
   highWaterMark?: number;
 }
 
-interface LayerRecord {
-  readonly name: string;
-  readonly stream: Duplex;
-}
-
 // How long `await using` waits for a graceful close before destroying.
 const DISPOSE_CLOSE_MS = 5_000;
 
@@ -50,36 +46,41 @@ export type Sendable = Buffer | Uint8Array | string;
  * listeners, rejects whatever promise is pending, and stays in `errored`; a
  * connection used only through promises never throws an unhandled `'error'`.
  */
-export class Connection extends Layer {
+export class Connection extends PipelineEnd {
   /** Which end this is, fixed when the connection was made. */
   readonly role: Role;
   /** Where the raw connection goes, when known. */
   readonly remote: RemoteInfo;
 
-  readonly #raw: Duplex;
-  // Layers lowest first; push() appends, pop() removes the last.
-  readonly #records: LayerRecord[];
-  // The context filters get; the same object for every layer of this connection.
-  readonly #ctx: LayerContext;
   // Name of the receive/push/pop call in progress, if any; they may not overlap.
   #busy: string | null = null;
   // The push or pop waiting for its place in the write queue (see #inWriteOrder).
   #markedStep: (() => Promise<void>) | null = null;
-  // Secure (TLS) layers whose 'secure' and 'session' events are re-emitted here.
-  readonly #watched = new WeakSet<Duplex>();
 
   /** @internal Use {@link wrap}, {@link connect} or {@link listen}. */
-  constructor(top: Duplex, raw: Duplex, records: LayerRecord[], ctx: LayerContext, highWaterMark?: number) {
-    super(top, { name: 'connection', ...(highWaterMark === undefined ? {} : { highWaterMark }) });
-    this.#raw = raw;
-    this.#records = records;
-    this.#ctx = ctx;
-    this.role = ctx.role;
-    this.remote = ctx.remote;
+  constructor(pipeline: Pipeline, highWaterMark?: number) {
+    super(pipeline, highWaterMark);
+    this.role = pipeline.ctx.role;
+    this.remote = pipeline.ctx.remote;
     // Failures are kept in `errored` and reject pending promises; this keeps
     // an error with no other listener from crashing the process.
     this.on('error', () => {});
-    this.#watchSecureLayers();
+    this.#watchSecureLayers(0);
+    pipeline.open(this);
+  }
+
+  // The whole stack goes with the connection.
+  protected override ended(error: WirestackError | null): void {
+    this.pipeline.teardown(error);
+  }
+
+  /**
+   * Destroys the connection and the whole stack. An error given here is
+   * coded first, so `errored`, the `'error'` event and rejected promises all
+   * carry the same `WirestackError`.
+   */
+  override destroy(error?: Error): this {
+    return super.destroy(error ? toWirestackError(error, 'connection') : error);
   }
 
   /**
@@ -102,18 +103,20 @@ export class Connection extends Layer {
   }
 
   #topSecureLayer(): SecureLayer | undefined {
-    for (let i = this.#records.length - 1; i >= 0; i--) {
-      const stream = this.#records[i]!.stream;
+    const records = this.pipeline.records;
+    for (let i = records.length - 1; i >= 0; i--) {
+      const stream = records[i]!.stream;
       if (isSecureLayer(stream)) return stream;
     }
     return undefined;
   }
 
-  // Re-emits 'secure' and 'session' of every secure layer, once each.
-  #watchSecureLayers(): void {
-    for (const { stream } of this.#records) {
-      if (!isSecureLayer(stream) || this.#watched.has(stream)) continue;
-      this.#watched.add(stream);
+  // Re-emits 'secure' and 'session' of every secure layer from the record at `from` on.
+  #watchSecureLayers(from: number): void {
+    const records = this.pipeline.records;
+    for (let i = from; i < records.length; i++) {
+      const stream = records[i]!.stream;
+      if (!isSecureLayer(stream)) continue;
       stream.on('secure', (info: SecureInfo) => this.emit('secure', info));
       stream.on('session', (session: Buffer) => this.emit('session', session));
     }
@@ -121,18 +124,20 @@ export class Connection extends Layer {
 
   /** The raw connection below every layer. */
   get raw(): RawInfo {
-    return { stream: this.#raw, fd: fileDescriptorOf(this.#raw) };
+    const raw = this.pipeline.raw;
+    return { stream: raw, fd: fileDescriptorOf(raw) };
   }
 
   /** The layers, lowest first, with their byte counts and state. */
   get layers(): readonly LayerInfo[] {
-    return this.#records.map(({ name, stream }) => describeLayer(name, stream));
+    return this.pipeline.records.map(({ name, stream }) => describeLayer(name, stream));
   }
 
   /** The topmost layer with this name, or undefined. */
-  layer(name: string): Duplex | undefined {
-    for (let i = this.#records.length - 1; i >= 0; i--) {
-      if (this.#records[i]!.name === name) return this.#records[i]!.stream;
+  layer(name: string): Duplex | Layer | undefined {
+    const records = this.pipeline.records;
+    for (let i = records.length - 1; i >= 0; i--) {
+      if (records[i]!.name === name) return records[i]!.stream;
     }
     return undefined;
   }
@@ -261,18 +266,18 @@ export class Connection extends Layer {
     try {
       await this.#inWriteOrder('push', () => {
         if (this.destroyed || this.readableEnded) throw this.#failure('push');
-        const top = this.detachLower();
+        const pipeline = this.pipeline;
+        const before = pipeline.records.length;
+        const onBareStream = pipeline.top instanceof BottomPort;
         const unread = this.#takeUnread();
-        if (unread) top.unshift(unread);
-        let layer: Duplex;
         try {
-          layer = applyFilter(filter, top, this.#ctx);
+          pipeline.extend(() => void applyFilter(filter, pipeline.topForFold(), pipeline.ctx), unread);
         } catch (err) {
-          this.attachLower(top);
+          // On a bare stream the bytes went back into it and come here again; otherwise they are still ours.
+          if (unread && !onBareStream) this.unshift(unread);
           throw err;
         }
-        this.attachLower(layer);
-        this.#watchSecureLayers();
+        this.#watchSecureLayers(before);
       });
     } finally {
       this.#busy = null;
@@ -288,22 +293,20 @@ export class Connection extends Layer {
   async pop(): Promise<void> {
     this.#enter('pop');
     try {
-      const record = this.#records.at(-1);
-      const top = this.lower;
-      if (!record || record.stream !== top || !(top instanceof Layer)) {
+      const pipeline = this.pipeline;
+      const record = pipeline.topRecord();
+      const top = record?.stream;
+      if (!record || !(top instanceof Layer) || top !== pipeline.top) {
         throw new WirestackError('ERR_WIRESTACK_NOT_REMOVABLE',
           record ? `the ${record.name} layer cannot be removed` : 'there is no layer to remove', { layer: record?.name ?? 'connection' });
       }
       await this.#inWriteOrder('pop', async () => {
         const leftovers = await top.unwrap();
-        this.detachLower();
-        const below = top.release();
-        // What the removed layer decoded but nobody has read yet comes first.
-        for (let chunk = top.read() as Buffer | null; chunk !== null; chunk = top.read() as Buffer | null) this.push(chunk);
-        top.destroy();
-        if (leftovers.length > 0) below.unshift(Buffer.concat(leftovers));
-        this.#records.pop();
-        this.attachLower(below);
+        const below = top._lowerSide;
+        pipeline.removeTop(top, below);
+        // Bytes the layer read that belong to the stream below come to the connection now.
+        if (leftovers.length > 0) below._passUp(Buffer.concat(leftovers));
+        below._upperReady();
       });
     } finally {
       this.#busy = null;
@@ -432,25 +435,21 @@ export class Connection extends Layer {
  * ```
  */
 export function wrap(raw: Duplex, filters?: Filter | readonly Filter[], options: WrapOptions = {}): Connection {
-  const records: LayerRecord[] = [];
   const ctx: LayerContext = {
     role: options.role ?? 'client',
     remote: options.remote ?? {},
-    record(name, stream) {
-      nameLayer(stream, name);
-      records.push({ name, stream });
-    },
+    record: (name, stream) => pipeline.record(name, stream),
   };
-  let top: Duplex;
+  const pipeline = new Pipeline(raw, ctx);
+  const stack = toStack(filters);
   try {
-    top = toStack(filters).attach(raw, ctx);
+    pipeline.build(() => stack.attach(raw, ctx));
   } catch (err) {
-    // A filter that cannot be made must not leave the raw stream open.
-    for (const { stream } of records) stream.destroy();
-    raw.destroy();
+    // A filter that cannot be made must not leave anything open.
+    pipeline.teardown(null);
     throw err;
   }
-  return new Connection(top, raw, records, ctx, options.highWaterMark);
+  return new Connection(pipeline, options.highWaterMark);
 }
 
 function isFilter(value: unknown): value is Filter {
@@ -458,7 +457,14 @@ function isFilter(value: unknown): value is Filter {
     typeof (value as { attach?: unknown }).attach === 'function';
 }
 
-function describeLayer(name: string, stream: Duplex): LayerInfo {
+function describeLayer(name: string, stream: Duplex | Layer): LayerInfo {
+  if (stream instanceof Layer) {
+    const { stats } = stream;
+    return {
+      name, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, chunksIn: stats.chunksIn, chunksOut: stats.chunksOut,
+      state: stream.state, stats, stream,
+    };
+  }
   const stats = statsOf(stream);
   const ended = (stream.readableEnded ? 1 : 0) + (stream.writableFinished ? 1 : 0);
   const state = stream.destroyed || ended === 2 ? 'closed' : ended === 1 ? 'half-closed' : 'open';
@@ -474,9 +480,8 @@ function describeLayer(name: string, stream: Duplex): LayerInfo {
   };
 }
 
-// Layers that are not Layer subclasses may still keep counts on a `stats` property.
+// Streams that filters return may still keep counts on a `stats` property.
 function statsOf(stream: Duplex): LayerStats | undefined {
-  if (stream instanceof Layer) return stream.stats;
   const stats = (stream as { stats?: unknown }).stats;
   return stats && typeof stats === 'object' && 'bytesIn' in stats ? (stats as LayerStats) : undefined;
 }

@@ -1,3 +1,4 @@
+import type { Layer } from './layer.js';
 import type { Duplex } from './stream.js';
 import type { LayerStats } from './stats.js';
 
@@ -19,12 +20,17 @@ export interface LayerContext {
   readonly role: Role;
   readonly remote: RemoteInfo;
   /** Records a layer so that `conn.layers` can list it. The stack calls this; filters rarely need to. */
-  record(name: string, layer: Duplex): void;
+  record(name: string, layer: Duplex | Layer): void;
 }
 
 /**
  * A reusable recipe for one layer. It holds options, not connection state:
  * one filter value can serve many connections.
+ *
+ * `attach()` gets a stream to sit on and returns the layer: a {@link Layer}
+ * made over `lower` (it joins the connection's pipeline: no stream of its
+ * own), or any Duplex that reads and writes `lower` (it is wired in as a
+ * stream).
  *
  * @example
  * ```ts
@@ -35,7 +41,7 @@ export interface Filter {
   /** The name its layers carry in `conn.layers` and on their errors. */
   readonly name: string;
   /** Makes this filter's layer over `lower` and returns it; the layer owns `lower` from now on. */
-  attach(lower: Duplex, ctx: LayerContext): Duplex;
+  attach(lower: Duplex, ctx: LayerContext): Duplex | Layer;
 }
 
 /** What `conn.layers` says about one layer. */
@@ -54,6 +60,6 @@ export interface LayerInfo {
   readonly state: 'open' | 'half-closed' | 'closed';
   /** The live counters, for filters (meter) that report throughput. */
   readonly stats: LayerStats | undefined;
-  /** The layer itself. */
-  readonly stream: Duplex;
+  /** The layer itself: a {@link Layer}, or the stream a filter returned. */
+  readonly stream: Duplex | Layer;
 }

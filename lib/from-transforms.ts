@@ -58,7 +58,7 @@ class TransformsLayer extends Layer {
       }
     });
     this.#in.on('data', (chunk: Buffer) => this.pushUp(chunk));
-    this.#in.on('end', () => this.push(null));
+    this.#in.on('end', () => this.pushUp(null));
   }
 
   protected override transformOut(chunks: Buffer[], done: (err?: Error | null) => void): void {
@@ -71,8 +71,8 @@ class TransformsLayer extends Layer {
   protected override transformIn(chunk: Buffer): void {
     // The inbound transform is full: stop reading from below until it drains.
     if (!this.#in.write(chunk)) {
-      this.lower.pause();
-      this.#in.once('drain', () => this.lower.resume());
+      this.pauseLower();
+      this.#in.once('drain', () => this.resumeLower());
     }
   }
 

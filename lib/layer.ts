@@ -1,12 +1,14 @@
+import { EventEmitter } from 'node:events';
 import { WirestackError, toWirestackError } from './errors.js';
+import { BottomPort, type Downstream, Pipeline, type Upstream } from './pipeline.js';
 import { LayerStats } from './stats.js';
-import { Duplex } from './stream.js';
+import type { Duplex } from './stream.js';
 
 /** Options every layer takes. */
 export interface LayerOptions {
   /** The layer's name, shown in `conn.layers` and on its errors. */
   name: string;
-  /** High-water mark of the layer's upper side, both directions (default 64 KiB). */
+  /** Bytes a layer that holds data may hold each way before it waits (default 64 KiB). */
   highWaterMark?: number;
   /** Whether `conn.pop()` may remove this layer (default false). */
   removable?: boolean;
@@ -14,15 +16,30 @@ export interface LayerOptions {
 
 type Callback = (err?: Error | null) => void;
 
-/** The default high-water mark of every layer's upper side. */
+/** The default high-water mark of layers that hold bytes, and of the connection's buffers. */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 
 /**
- * The base of a layer: a Duplex whose lower side is the stream below it and
- * whose upper side is what the layer above reads and writes. It gets right,
- * once for every filter, backpressure both ways, writev batches, half-close,
- * destroy and error propagation through the whole stack, and a teardown that
- * runs exactly once.
+ * Where a layer stands. `open` → `in-ended` or `out-ended` (one direction
+ * has finished) → `ended` (both have); any of them → `torn-down` (a failure,
+ * a destroy, or the connection's close) or `removed` (by `conn.pop()`).
+ */
+type LayerState = 'open' | 'in-ended' | 'out-ended' | 'ended' | 'torn-down' | 'removed';
+
+// A write or end from above, waiting while an earlier one is in transformOut.
+interface Waiting {
+  readonly chunks: Buffer[] | null;
+  readonly done: Callback;
+}
+
+/**
+ * The base of a layer: one stage of a connection's pipeline, with the stream
+ * below it (or the layer below) on one side and the layer above (or the
+ * application) on the other. It is a plain object, not a stream: the
+ * connection's pipeline calls its hooks, and it gets right, once for every
+ * filter, backpressure both ways, writev batches, half-close, destroy and
+ * error propagation through the whole stack, and a teardown that runs
+ * exactly once.
  *
  * A subclass changes bytes by overriding {@link Layer.transformOut} (writes
  * going down) and {@link Layer.transformIn} (reads coming up), calling
@@ -42,52 +59,96 @@ export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
  * const rot13Filter: Filter = { name: 'rot13', attach: (lower) => new Rot13(lower, { name: 'rot13' }) };
  * ```
  */
-export class Layer extends Duplex {
+export class Layer extends EventEmitter {
   readonly name: string;
   /** Bytes and chunks through this layer's lower side; `conn.layers` and `meter()` read it. */
   readonly stats = new LayerStats();
+  /** Bytes a layer that holds data may hold each way before it waits. */
+  readonly highWaterMark: number;
 
-  // The stream below. Replaced only when the layer is released by conn.pop().
-  #lower: Duplex;
-  // Whether conn.pop() may remove this layer without a protocol of its own.
+  readonly #pipeline: Pipeline;
   readonly #removable: boolean;
-  // True while the upper readable buffer is full and the lower is paused; _read clears it.
+  // Neighbours: what this layer writes into and what it pushes into.
+  #below: Downstream;
+  #above: Upstream | null = null;
+  #state: LayerState = 'open';
+  // Set while transformOut (or finishOut) has a batch from above, until its done.
+  #busy = false;
+  // The callback of that batch.
+  #current: Callback | null = null;
+  // Batches (and the end) from above that arrived while busy; rare, so made when needed.
+  #waiting: Waiting[] | null = null;
+  // Writes this layer made below whose done has not come yet.
+  #pendingBelow = 0;
+  // whenLowerDrains() callbacks, waiting for #pendingBelow to reach 0.
+  #drainWaiters: Callback[] | null = null;
+  // Set while the layer above has asked for no more (pauseSource has run).
+  #upperFull = false;
+  // Set while this layer has asked the one below for no more (pauseLower).
   #lowerPaused = false;
-  // The write callback held while the stream below is over its high-water mark.
-  #awaitingDrain: Callback | null = null;
-  // The end() callback held until the stream below has finished.
-  #awaitingFinish: Callback | null = null;
-  // Set when the lower has emitted 'end': all it will ever send has reached transformIn.
-  #lowerEnded = false;
-  // Set when teardown() has run; it runs exactly once.
-  #tornDown = false;
-  // Set by release(): the layer gives its lower back instead of destroying it.
-  #released = false;
-  // Set between detachLower() and attachLower(): nothing below to pause or resume.
-  #detached = false;
-  // The callback of the write transformOut() is handling, until it is called;
-  // destroy fails it, so a pending send() or write() never hangs.
-  #inFlight: Callback | null = null;
-  // Numbers writes, so a callback a subclass calls late (after destroy) is ignored.
-  #writeSeq = 0;
 
-  constructor(lower: Duplex, options: LayerOptions) {
-    const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    super({ allowHalfOpen: true, readableHighWaterMark: hwm, writableHighWaterMark: hwm });
+  /**
+   * Makes the layer over `lower`, what the filter's `attach()` was given (or
+   * the layer below). Made only inside a filter's `attach()`, which the
+   * connection calls.
+   */
+  constructor(lower: Duplex | Layer, options: LayerOptions) {
+    super();
     this.name = options.name;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#removable = options.removable ?? false;
-    this.#lower = lower;
-    this.#listen(lower);
+    const pipeline = lower instanceof Layer ? lower.#pipeline : Pipeline.building;
+    if (pipeline === undefined) {
+      throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT',
+        `${this.name}: a layer is made by a filter's attach(), which wrap(), connect(), listen() and push() call`, { layer: this.name });
+    }
+    this.#pipeline = pipeline;
+    this.#below = pipeline.stack(this, lower);
   }
 
-  /** The stream directly below this layer. */
-  get lower(): Duplex {
-    return this.#lower;
+  /** What is directly below: the layer below, or the stream under the lowest layer. */
+  get lower(): Duplex | Layer {
+    const below = this.#below;
+    return below instanceof BottomPort ? below.stream : (below as Layer);
   }
 
-  /** Whether the stream below has ended its readable side. */
+  /** Whether the layer has been torn down (or removed from its connection). */
+  get destroyed(): boolean {
+    return this.#state === 'torn-down' || this.#state === 'removed';
+  }
+
+  /** `'open'`, `'half-closed'` (one direction ended) or `'closed'`, as `conn.layers` shows it. */
+  get state(): 'open' | 'half-closed' | 'closed' {
+    const state = this.#state;
+    return state === 'open' ? 'open' : state === 'in-ended' || state === 'out-ended' ? 'half-closed' : 'closed';
+  }
+
+  /** Bytes this layer holds on their way down (waiting batches; layers that hold more add theirs). */
+  get writableLength(): number {
+    let bytes = 0;
+    for (const { chunks } of this.#waiting ?? []) for (const chunk of chunks ?? []) bytes += chunk.length;
+    return bytes;
+  }
+
+  /** Bytes this layer holds on their way up (none, unless a layer that holds bytes says so). */
+  get readableLength(): number {
+    return 0;
+  }
+
+  /** Whether the stream below has ended: all it will ever send has reached transformIn. */
   protected get lowerEnded(): boolean {
-    return this.#lowerEnded;
+    return this.#state === 'in-ended' || this.#state === 'ended';
+  }
+
+  /** Whether a write below would be taken at once: nothing this layer wrote waits there, and its end has not been sent. */
+  protected get lowerWritable(): boolean {
+    const state = this.#state;
+    return this.#pendingBelow === 0 && (state === 'open' || state === 'in-ended') && !this.#pipeline.tornDown;
+  }
+
+  /** Whether the layer above has asked for no more bytes for now. */
+  protected get upperFull(): boolean {
+    return this.#upperFull;
   }
 
   // ── hooks for subclasses ────────────────────────────────────────────────
@@ -95,7 +156,8 @@ export class Layer extends Duplex {
   /**
    * Handles one write or one writev batch from above. Call `done` when the
    * bytes are accepted; {@link Layer.sendDown} does so once the stream below
-   * has room. Empty writes never reach this hook.
+   * has room. The next batch comes only after `done`. Empty writes never
+   * reach this hook.
    */
   protected transformOut(chunks: Buffer[], done: Callback): void {
     this.sendDown(chunks, done);
@@ -106,12 +168,12 @@ export class Layer extends Duplex {
     this.pushUp(chunk);
   }
 
-  /** Runs at `end()` from above, before the stream below is ended: write any final bytes, then call `done`. */
+  /** Runs at `end()` from above, after every write, before the stream below is ended: write any final bytes, then call `done`. */
   protected finishOut(done: Callback): void {
     done();
   }
 
-  /** Runs when the stream below has ended; the default ends the upper readable side. */
+  /** Runs when the stream below has ended; the default ends the layer above's reading side. */
   protected finishIn(): void {
     this.pushUp(null);
   }
@@ -122,6 +184,16 @@ export class Layer extends Duplex {
    */
   protected teardown(error: Error | null): void {
     void error;
+  }
+
+  /** The layer above is full: stop what feeds {@link Layer.pushUp}. The default pauses the flow from below. */
+  protected pauseSource(): void {
+    this.pauseLower();
+  }
+
+  /** The layer above has room again: restart what {@link Layer.pauseSource} stopped. */
+  protected resumeSource(): void {
+    this.resumeLower();
   }
 
   /**
@@ -135,171 +207,239 @@ export class Layer extends Duplex {
       throw new WirestackError('ERR_WIRESTACK_NOT_REMOVABLE',
         `the ${this.name} layer cannot be removed from a live connection`, { layer: this.name });
     }
-    this.#lower.pause();
+    this.pauseLower();
     return [];
   }
 
   // ── helpers for subclasses ──────────────────────────────────────────────
 
   /**
-   * Writes `chunks` to the stream below as one batch (corked, so they reach a
-   * `_writev` below together) and calls `done` once the stream below has room
-   * again; at once while it is under its high-water mark.
+   * Writes `chunks` below as one batch and calls `done` once the stream
+   * below has room again; at once while it has.
    */
-  protected sendDown(chunks: readonly Buffer[], done: Callback): void {
+  protected sendDown(chunks: Buffer[], done: Callback): void {
     if (this.writeDown(chunks)) done();
-    else this.#awaitingDrain = done;
+    else this.whenLowerDrains(done);
   }
 
   /** Writes `chunks` below as one batch and returns whether the stream below still has room. */
-  protected writeDown(chunks: readonly Buffer[]): boolean {
-    const lower = this.#lower;
-    if (lower.destroyed || lower.writableEnded) {
-      this.destroy(new WirestackError('ERR_WIRESTACK_CLOSED',
-        `${this.name}: the stream below is already closed`, { layer: this.name }));
-      return true;
-    }
-    let room = true;
+  protected writeDown(chunks: Buffer[]): boolean {
+    if (this.destroyed) return true;
     let bytes = 0;
-    if (chunks.length === 1) {
-      bytes = chunks[0]!.length;
-      room = lower.write(chunks[0]);
-    } else {
-      lower.cork();
-      for (const chunk of chunks) {
-        if (chunk.length === 0) continue;
-        bytes += chunk.length;
-        room = lower.write(chunk);
-      }
-      lower.uncork();
-    }
-    if (bytes > 0) this.stats.countOut(bytes);
-    return room;
+    for (const chunk of chunks) bytes += chunk.length;
+    if (bytes === 0) return this.#pendingBelow === 0;
+    this.stats.countOut(bytes);
+    this.#pendingBelow++;
+    this.#below._takeFromAbove(chunks, this.#writtenBelow);
+    return this.#pendingBelow === 0;
   }
 
-  /** Calls `done` when the stream below drains (at once if it has room). */
+  /** Calls `done` when every write this layer made below has been taken (at once if none is waiting). */
   protected whenLowerDrains(done: Callback): void {
-    if (!this.#lower.writableNeedDrain) done();
-    else this.#awaitingDrain = done;
+    if (this.#pendingBelow === 0) done();
+    else (this.#drainWaiters ??= []).push(done);
+  }
+
+  // A write this layer made below was taken.
+  #writtenBelow = (err?: Error | null): void => {
+    this.#pendingBelow--;
+    if (err) {
+      this.destroy(err);
+      return;
+    }
+    if (this.#pendingBelow > 0 || this.#drainWaiters === null) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = null;
+    for (const done of waiters) done();
+  };
+
+  /**
+   * Hands bytes to the layer above (`null` ends its reading side) and
+   * returns whether it still has room. When it has not, {@link Layer.pauseSource}
+   * has already run. Zero-length chunks are dropped: they carry no meaning.
+   */
+  protected pushUp(chunk: Buffer | null): boolean {
+    const above = this.#above;
+    if (this.destroyed) return false;
+    if (above === null) {
+      // Nothing reads a layer before its connection is made; bytes pushed then would be lost.
+      this.destroy(new WirestackError('ERR_WIRESTACK_LAYER', `${this.name}: pushed bytes up before the connection was made`, { layer: this.name }));
+      return false;
+    }
+    if (chunk === null) {
+      above._endFromBelow();
+      return false;
+    }
+    if (chunk.length > 0) above._takeFromBelow(chunk);
+    return !this.#upperFull;
+  }
+
+  /** Asks the stream (or layer) below for no more bytes until {@link Layer.resumeLower}. */
+  protected pauseLower(): void {
+    if (this.#lowerPaused) return;
+    this.#lowerPaused = true;
+    this.#below._upperFull();
+  }
+
+  /** Lets bytes come from below again. */
+  protected resumeLower(): void {
+    if (!this.#lowerPaused) return;
+    this.#lowerPaused = false;
+    if (!this.destroyed) this.#below._upperReady();
   }
 
   /**
-   * Hands bytes to the layer above (`null` ends the upper readable side).
-   * When the upper side is full, the stream below is paused until it is read.
-   * Zero-length chunks are dropped: they carry no meaning.
+   * Ends the direction below this layer now, without this layer's own
+   * {@link Layer.finishOut}: the layers below finish in order, then the raw
+   * stream; `done` once the end has reached it.
    */
-  protected pushUp(chunk: Buffer | null): boolean {
-    if (chunk === null) return this.push(null);
-    if (chunk.length === 0) return true;
-    const room = this.push(chunk);
-    if (!room) this.pauseSource();
-    return room;
+  protected endLower(done: Callback = () => {}): void {
+    this.#below._endFromAbove(done);
   }
 
-  /** Stops the flow that feeds pushUp(); the default pauses the stream below. */
-  protected pauseSource(): void {
-    if (this.#lowerPaused || this.#detached) return;
-    this.#lowerPaused = true;
-    this.#lower.pause();
+  /**
+   * Destroys the layer, and with it the whole connection. An error given
+   * here is coded first, so `errored`, the `'error'` event and rejected
+   * promises all carry the same `WirestackError`; without one, the
+   * connection fails with `ERR_WIRESTACK_PREMATURE_CLOSE` naming this layer.
+   */
+  destroy(error?: Error): this {
+    if (this.destroyed) return this;
+    this.#pipeline.fail(error ? toWirestackError(error, this.name)
+      : new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE', `${this.name}: the layer was destroyed`, { layer: this.name }));
+    return this;
   }
 
-  /** Restarts what pauseSource() stopped; called when the layer above reads. */
-  protected resumeSource(): void {
-    if (!this.#lowerPaused) return;
-    this.#lowerPaused = false;
-    if (!this.#released && !this.#detached) this.#lower.resume();
+  // ── the pipeline's side (internal) ──────────────────────────────────────
+
+  /** @internal */
+  _setAbove(above: Upstream): void {
+    this.#above = above;
   }
 
-  // ── Duplex hooks ────────────────────────────────────────────────────────
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
-    // Empty writes are accepted and given no meaning; no layer below sees them.
-    if (chunk.length === 0) callback();
-    else this.transformOut([chunk], this.#hold(callback));
+  /** @internal */
+  _setBelow(below: Downstream): void {
+    this.#below = below;
   }
 
-  override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
-    const chunks: Buffer[] = [];
-    for (const entry of entries) if (entry.chunk.length > 0) chunks.push(entry.chunk);
-    if (chunks.length === 0) callback();
-    else this.transformOut(chunks, this.#hold(callback));
+  /** @internal What this layer writes into: the layer below, or the stream's port. */
+  get _lowerSide(): Downstream {
+    return this.#below;
   }
 
-  #hold(callback: Callback): Callback {
-    const seq = ++this.#writeSeq;
-    this.#inFlight = callback;
-    return (err) => {
-      if (seq !== this.#writeSeq || this.#inFlight === null) return;
-      this.#inFlight = null;
-      callback(err);
-    };
+  /** @internal */
+  _passUp(chunk: Buffer): void {
+    this.#above?._takeFromBelow(chunk);
   }
 
-  override _final(callback: Callback): void {
-    this.finishOut((err) => {
-      if (err) return callback(err);
-      const lower = this.#lower;
-      if (lower.writableFinished) return callback();
-      if (lower.destroyed) {
-        return callback(new WirestackError('ERR_WIRESTACK_CLOSED',
-          `${this.name}: the stream below closed before the end could be sent`, { layer: this.name }));
-      }
-      // 'finish' below means every layer under this one has flushed too, so
-      // close() resolves only when the end has reached the raw connection.
-      // If the stream below closes first, the end can never get there.
-      this.#awaitingFinish = callback;
-      lower.once('finish', () => {
-        this.#awaitingFinish = null;
-        callback();
-      });
-      lower.end();
-    });
+  /** @internal A batch from above. */
+  _takeFromAbove(chunks: Buffer[], done: Callback): void {
+    if (this.destroyed) return done(this.#closedError());
+    if (this.#busy) {
+      (this.#waiting ??= []).push({ chunks, done });
+      return;
+    }
+    this.#busy = true;
+    this.#current = done;
+    this.transformOut(chunks, this.#tookBatch);
   }
 
-  override _read(): void {
+  /** @internal The end from above, after every batch before it. */
+  _endFromAbove(done: Callback): void {
+    if (this.destroyed) return done(this.#closedError());
+    // Ended already (a layer above ended the direction below it early): the end is on its way down.
+    if (this.#state === 'out-ended' || this.#state === 'ended') return this.#below._endFromAbove(done);
+    if (this.#busy) {
+      (this.#waiting ??= []).push({ chunks: null, done });
+      return;
+    }
+    this.#busy = true;
+    this.#current = done;
+    this.finishOut(this.#finishedOut);
+  }
+
+  // transformOut is done with its batch: start the next one waiting, then tell the caller.
+  #tookBatch = (err?: Error | null): void => {
+    const done = this.#current;
+    if (done === null) return;
+    this.#current = null;
+    this.#busy = false;
+    if (err) {
+      done(err);
+      return;
+    }
+    this.#next();
+    done();
+  };
+
+  // finishOut is done: end the direction below, and report when the end got there.
+  #finishedOut = (err?: Error | null): void => {
+    const done = this.#current;
+    if (done === null) return;
+    this.#current = null;
+    if (err) {
+      done(err);
+      return;
+    }
+    this.#state = this.#state === 'in-ended' ? 'ended' : this.#state === 'open' ? 'out-ended' : this.#state;
+    this.#below._endFromAbove(done);
+  };
+
+  #next(): void {
+    const waiting = this.#waiting;
+    if (waiting === null || waiting.length === 0) return;
+    const { chunks, done } = waiting.shift()!;
+    if (chunks === null) this._endFromAbove(done);
+    else this._takeFromAbove(chunks, done);
+  }
+
+  /** @internal A chunk from below. */
+  _takeFromBelow(chunk: Buffer): void {
+    if (this.destroyed) return;
+    this.stats.countIn(chunk.length);
+    this.transformIn(chunk);
+  }
+
+  /** @internal The end from below. */
+  _endFromBelow(): void {
+    if (this.destroyed) return;
+    this.#state = this.#state === 'out-ended' ? 'ended' : this.#state === 'open' ? 'in-ended' : this.#state;
+    this.finishIn();
+  }
+
+  /** @internal The one above is full. */
+  _upperFull(): void {
+    if (this.#upperFull) return;
+    this.#upperFull = true;
+    this.pauseSource();
+  }
+
+  /** @internal The one above has room. */
+  _upperReady(): void {
+    if (!this.#upperFull) return;
+    this.#upperFull = false;
     this.resumeSource();
   }
 
-  /**
-   * Destroys the layer, and with it the whole stack. An error given here is
-   * coded first, so `errored`, the `'error'` event and rejected promises all
-   * carry the same `WirestackError`.
-   */
-  override destroy(error?: Error): this {
-    return super.destroy(error ? toWirestackError(error, this.name) : error);
+  /** @internal Runs the teardown once; the pipeline calls it when the connection ends. */
+  _teardown(error: Error | null): void {
+    if (this.destroyed) return;
+    this.#state = 'torn-down';
+    this.#finishTeardown(error);
   }
 
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    const error = err ? toWirestackError(err, this.name) : null;
-    this.#awaitingDrain = null;
-    this.#awaitingFinish = null;
-    this.#runTeardown(error);
-    // A layer owns the stream below it: destroying any layer takes the whole
-    // stack down to the socket. The error travels up, not down, so it is
-    // reported once.
-    if (!this.#released && !this.#lower.destroyed) this.#lower.destroy();
-    const pending = this.#inFlight;
-    this.#inFlight = null;
-    callback(error);
-    pending?.(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
-      `${this.name}: destroyed before a pending write was accepted`, { layer: this.name }));
+  /** @internal conn.pop(): out of the pipeline for good; its teardown runs, the stream below goes on. */
+  _release(): void {
+    if (this.destroyed) return;
+    this.#state = 'removed';
+    this.#finishTeardown(null);
   }
 
-  /**
-   * Detaches this layer from the stream below for good and returns that
-   * stream, paused and open: the last step of `conn.pop()`, after
-   * {@link Layer.unwrap}. The caller then reads what the layer still holds
-   * and destroys it; the stream below is left alone.
-   */
-  release(): Duplex {
-    this.#released = true;
-    this.#unlisten(this.#lower);
-    return this.#lower;
-  }
-
-  #runTeardown(error: Error | null): void {
-    if (this.#tornDown) return;
-    this.#tornDown = true;
+  #finishTeardown(error: Error | null): void {
+    this.#waiting = null;
+    this.#drainWaiters = null;
+    const current = this.#current;
+    this.#current = null;
     try {
       this.teardown(error);
     } catch (teardownError) {
@@ -307,104 +447,10 @@ export class Layer extends Duplex {
       // it is a bug in that layer, so it is reported as a process warning.
       process.emitWarning(`wirestack: the ${this.name} layer's teardown threw: ${String(teardownError)}`);
     }
+    current?.(error ?? this.#closedError());
   }
 
-  // ── the stream below ────────────────────────────────────────────────────
-
-  #onLowerData = (chunk: Buffer): void => {
-    this.stats.countIn(chunk.length);
-    this.transformIn(chunk);
-  };
-
-  #onLowerEnd = (): void => {
-    this.#lowerEnded = true;
-    this.finishIn();
-  };
-
-  #onLowerError = (err: Error): void => {
-    this.destroy(toWirestackError(err, layerName(this.#lower)));
-  };
-
-  #onLowerDrain = (): void => {
-    const done = this.#awaitingDrain;
-    this.#awaitingDrain = null;
-    done?.();
-  };
-
-  #onLowerClose = (): void => {
-    if (this.destroyed || this.#released) return;
-    // The stream below went away before it had delivered its end: nothing
-    // more can be read or written, so the layers above go too, and the
-    // application learns that the stream did not end cleanly.
-    if (!this.#lowerEnded) {
-      this.destroy(new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
-        `${this.name}: the stream below closed before it ended`, { layer: layerName(this.#lower) }));
-      return;
-    }
-    // It ended cleanly; a write still waiting for room, or an end waiting
-    // to be flushed, will never get there.
-    if (this.#lower.writableFinished) return;
-    const closed = (): WirestackError => new WirestackError('ERR_WIRESTACK_CLOSED',
-      `${this.name}: the stream below closed with writes pending`, { layer: this.name });
-    const done = this.#awaitingDrain;
-    this.#awaitingDrain = null;
-    done?.(closed());
-    const finish = this.#awaitingFinish;
-    this.#awaitingFinish = null;
-    finish?.(closed());
-  };
-
-  /**
-   * Stops listening to the stream below and leaves it paused, without
-   * destroying it: the first half of moving this layer onto another stream
-   * (conn.push and conn.pop use it on the connection's top).
-   */
-  protected detachLower(): Duplex {
-    this.#detached = true;
-    this.#unlisten(this.#lower);
-    this.#lowerPaused = false;
-    this.#awaitingDrain = null;
-    return this.#lower;
+  #closedError(): WirestackError {
+    return new WirestackError('ERR_WIRESTACK_CLOSED', `${this.name}: the layer is closed`, { layer: this.name });
   }
-
-  /** The second half: makes `lower` the stream below and starts reading it. */
-  protected attachLower(lower: Duplex): void {
-    this.#lower = lower;
-    this.#detached = false;
-    this.#lowerEnded = false;
-    this.#listen(lower);
-  }
-
-  #listen(lower: Duplex): void {
-    lower.on('data', this.#onLowerData);
-    lower.on('end', this.#onLowerEnd);
-    lower.on('error', this.#onLowerError);
-    lower.on('drain', this.#onLowerDrain);
-    lower.on('close', this.#onLowerClose);
-    // A stream handed over by release() was paused; 'data' alone would not restart it.
-    lower.resume();
-  }
-
-  #unlisten(lower: Duplex): void {
-    lower.pause();
-    lower.off('data', this.#onLowerData);
-    lower.off('end', this.#onLowerEnd);
-    lower.off('error', this.#onLowerError);
-    lower.off('drain', this.#onLowerDrain);
-    lower.off('close', this.#onLowerClose);
-  }
-}
-
-// Names of layers made by filters that return their own Duplex, not a Layer.
-const recordedNames = new WeakMap<Duplex, string>();
-
-/** Remembers the name of a layer that is not a {@link Layer}, for its errors. */
-export function nameLayer(stream: Duplex, name: string): void {
-  if (!(stream instanceof Layer)) recordedNames.set(stream, name);
-}
-
-/** The name to put on an error that comes from `stream`: its layer's name, or `'raw'`. */
-export function layerName(stream: Duplex): string {
-  if (stream instanceof Layer) return stream.name;
-  return recordedNames.get(stream) ?? 'raw';
 }

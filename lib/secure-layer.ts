@@ -1,4 +1,5 @@
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
+import type { Layer } from './layer.js';
 import type { Duplex } from './stream.js';
 
 /**
@@ -18,9 +19,9 @@ export interface SecureLayerCapability {
 }
 
 /** A layer offering {@link SecureLayerCapability}. */
-export type SecureLayer = Duplex & { readonly [secureLayer]: SecureLayerCapability };
+export type SecureLayer = (Duplex | Layer) & { readonly [secureLayer]: SecureLayerCapability };
 
 /** Whether `stream` is a secure (TLS) layer. */
-export function isSecureLayer(stream: Duplex): stream is SecureLayer {
+export function isSecureLayer(stream: Duplex | Layer): stream is SecureLayer {
   return typeof (stream as Partial<Record<typeof secureLayer, unknown>>)[secureLayer] === 'object';
 }

@@ -1,4 +1,7 @@
+import { WirestackError } from './errors.js';
 import type { Filter, LayerContext } from './filter.js';
+import { Layer } from './layer.js';
+import { Pipeline } from './pipeline.js';
 import type { Duplex } from './stream.js';
 
 /**
@@ -14,7 +17,7 @@ export class Stack implements Filter {
     this.name = name;
   }
 
-  attach(lower: Duplex, ctx: LayerContext): Duplex {
+  attach(lower: Duplex | Layer, ctx: LayerContext): Duplex | Layer {
     let top = lower;
     for (const filter of this.filters) top = applyFilter(filter, top, ctx);
     return top;
@@ -34,12 +37,26 @@ export function stack(filters: readonly Filter[], name?: string): Stack {
   return new Stack(filters, name);
 }
 
-/** Applies one filter (or a nested stack) over `lower` and records each layer it makes. */
-export function applyFilter(filter: Filter, lower: Duplex, ctx: LayerContext): Duplex {
+/**
+ * Applies one filter (or a nested stack) on top of `lower`, the top of the
+ * stack being built, and records the layer it makes. A filter's attach()
+ * always gets a stream: the one below, or (above a layer) a stream standing
+ * for the layers below, which becomes real only if the filter returns a
+ * stream of its own rather than a {@link Layer}.
+ */
+export function applyFilter(filter: Filter, lower: Duplex | Layer, ctx: LayerContext): Duplex | Layer {
   if (filter instanceof Stack) return filter.attach(lower, ctx);
-  const layer = filter.attach(lower, ctx);
-  ctx.record(filter.name, layer);
-  return layer;
+  const pipeline = Pipeline.building;
+  if (pipeline === undefined) {
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `${filter.name}: filters are applied by wrap(), connect(), listen() and push()`);
+  }
+  const given = lower instanceof Layer ? pipeline.lowerForNextFilter() : lower;
+  const made = filter.attach(given, ctx);
+  // A filter that changes nothing may hand back what it was given.
+  if (made === given) return lower;
+  if (!(made instanceof Layer)) pipeline.segmentOver(made, filter.name);
+  ctx.record(filter.name, made);
+  return made;
 }
 
 /** Normalises what the API accepts for "the filters": one filter, a list, or nothing. */

@@ -173,10 +173,10 @@ class LogLayer extends Layer {
     this.pushUp(chunk);
     if (!room && !this.#sinkFull) {
       this.#sinkFull = true;
-      this.pauseSource();
+      this.pauseLower();
       this.#whenSinkDrains(() => {
         this.#sinkFull = false;
-        if (this.readableLength < this.readableHighWaterMark) this.resumeSource();
+        if (!this.upperFull) this.resumeLower();
       });
     }
   }

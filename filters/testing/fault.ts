@@ -150,7 +150,7 @@ class FaultLayer extends Layer {
   #outEvent(event: Exclude<Event, null>, done: Callback): void {
     if (event === 'reset') return this.#reset('out');
     if (event === 'truncate') {
-      this.lower.end();
+      this.endLower();
       return done();
     }
     // A stall holds the write's callback forever; nothing more comes down.
@@ -170,7 +170,7 @@ class FaultLayer extends Layer {
     this.pushUp(pass);
     if (event === 'reset') this.#reset('in');
     else if (event === 'truncate') this.pushUp(null);
-    else if (event === 'stall') this.lower.pause();
+    else if (event === 'stall') this.pauseLower();
   }
 
   protected override finishIn(): void {

@@ -44,7 +44,7 @@ export abstract class PacedLayer extends Layer {
     super(lower, { name });
     this.#out = actsOn(direction, 'out') ? new Lane() : null;
     this.#in = actsOn(direction, 'in') ? new Lane() : null;
-    this.#limit = this.writableHighWaterMark;
+    this.#limit = this.highWaterMark;
   }
 
   /** When `bytes` more, queued after a piece due at `lastDue`, may go on (in `performance.now()` ms). */
@@ -121,8 +121,8 @@ export abstract class PacedLayer extends Layer {
   #steerLower(): void {
     if (this.destroyed) return;
     const full = this.#upperFull || (this.#in !== null && this.#in.bytes >= this.#limit);
-    if (full) this.lower.pause();
-    else if (!this.lowerEnded) this.lower.resume();
+    if (full) this.pauseLower();
+    else if (!this.lowerEnded) this.resumeLower();
   }
 
   #pumpOut = (): void => {

@@ -184,8 +184,7 @@ export class TlsLayer extends Layer {
   // end the transport so they are delivered (a destroy would reset it and
   // the alert could be lost), then fail. Bounded, for a peer that never reads.
   #failAfterFlush(error: WirestackError): void {
-    const lower = this.lower;
-    if (this.#native || this.destroyed || lower.destroyed || lower.writableEnded || lower.writableNeedDrain) {
+    if (this.#native || this.destroyed || !this.lowerWritable) {
       this.destroy(error);
       return;
     }
@@ -195,7 +194,7 @@ export class TlsLayer extends Layer {
     };
     const timer = setTimeout(fail, FAIL_FLUSH_MS);
     timer.unref();
-    lower.end(fail);
+    this.endLower(fail);
   }
 
   #onPeerEnded(how: 'close_notify' | 'transport' | 'unknown'): void {
