@@ -493,10 +493,12 @@ export class PipelineEnd extends Duplex {
   }
 
   /**
-   * The end is destroyed: a view fails the whole pipeline (the filter above
-   * it gave up on it); the connection overrides this to tear it down.
+   * The end is destroyed. A view that finished both ways is simply done; one
+   * destroyed before that fails the whole pipeline (the filter above it gave
+   * up on it). The connection overrides this to tear the stack down.
    */
   protected ended(error: WirestackError | null): void {
+    if (error === null && this.readableEnded && this.writableFinished) return;
     this.pipeline.fail(error ?? new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
       'a stream in the stack closed before it ended', { layer: 'connection' }));
   }
