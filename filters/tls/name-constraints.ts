@@ -122,9 +122,9 @@ export function checkNameConstraints(cert: forge.pki.Certificate, constraints: N
 // OpenSSL's nc_match: among constraints of the name's kind, one permitted
 // subtree (if any is given) must hold it, and no excluded one may.
 function matchConstraints(name: GeneralName, constraints: NameConstraints): NameConstraintFailure | null {
-  // An SMTPUTF8 mailbox is an email address; this module does not compare those, so it fails closed.
-  const type = name.type === OTHER_NAME && name.otherType === SMTP_UTF8_MAILBOX ? EMAIL : name.type;
-  if (type !== name.type) {
+  // OpenSSL compares an SMTPUTF8 mailbox (an otherName) with email
+  // constraints; this module does not, so one that meets them fails.
+  if (name.type === OTHER_NAME && name.otherType === SMTP_UTF8_MAILBOX) {
     return [...constraints.permitted, ...constraints.excluded].some((s) => s.base.type === EMAIL) ? 'UNSUPPORTED_NAME_SYNTAX' : null;
   }
   let seen = false;

@@ -122,7 +122,9 @@ function checkExtensions(path: readonly forge.pki.Certificate[], purpose: Certif
   let intermediatesBelow = 0;
   path.forEach((cert, depth) => {
     const critical = unhandledCriticalExtension(cert);
-    if (critical !== undefined) fail('UNHANDLED_CRITICAL_EXTENSION', `certificate "${commonName(cert)}" has a critical extension (${critical}) that is not understood`);
+    if (critical !== undefined) {
+      fail('UNHANDLED_CRITICAL_EXTENSION', `certificate "${commonName(cert)}" has a critical extension (${critical}) that is not understood`);
+    }
     if (depth > 0) {
       const status = caStatus(cert);
       // Only the top may be a CA by tolerance (a version 1 root); one in between must say so.
@@ -138,7 +140,8 @@ function checkExtensions(path: readonly forge.pki.Certificate[], purpose: Certif
     }
     const limit = pathLenConstraint(cert);
     if (depth > 1 && limit !== undefined && intermediatesBelow > limit) {
-      fail('PATH_LENGTH_EXCEEDED', `certificate "${commonName(cert)}" allows ${limit} CA${limit === 1 ? '' : 's'} below it, the path has ${intermediatesBelow}`);
+      fail('PATH_LENGTH_EXCEEDED',
+        `certificate "${commonName(cert)}" allows ${limit} CA${limit === 1 ? '' : 's'} below it, the path has ${intermediatesBelow}`);
     }
     if (depth > 0 && !selfIssued(cert)) intermediatesBelow++;
   });
