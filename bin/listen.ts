@@ -45,7 +45,7 @@ stderr, one line each.
 Exit status, with --once or without --echo and --exec (otherwise the command
 serves until it is stopped):
 ${EXIT_STATUS_HELP}
-  N  with --exec, the command's own exit status (128+N if signal N killed it)
+  S  with --exec, the command's exit status S (128+N if signal N killed it)
 
 Layers, lowest first, in the order given:
 ${formatFlags(LAYER_FLAGS, LISTEN_FLAGS)}

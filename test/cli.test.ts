@@ -48,7 +48,7 @@ describe('help and bad input', () => {
     for (const flag of ['--self-signed', '--echo', '--exec CMD', '--once', '--cert FILE']) expect(listen.stdout.toString()).toContain(flag);
     for (const r of [connect, listen, demo, top]) expect(r.stdout.toString()).toMatch(/Examples?:\n {2}\S/);
     for (const r of [connect, listen]) expect(r.stdout.toString()).toMatch(/Exit status[^:]*:\n {2}0 .*\n[\s\S]* {2}1 .*\n[\s\S]* {2}2 /);
-    expect(listen.stdout.toString()).toContain("with --exec, the command's own exit status (128+N if signal N killed it)");
+    expect(listen.stdout.toString()).toContain("with --exec, the command's exit status S (128+N if signal N killed it)");
   });
 
   // Each: the arguments, and what the one line on stderr must say.
