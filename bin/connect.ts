@@ -10,6 +10,7 @@ import { describeTarget } from '../lib/connect.js';
 import { parseHostPort } from './address.js';
 import { Progress } from './progress.js';
 import { relay } from './relay.js';
+import { EXIT_STATUS_HELP } from './report.js';
 import { CLIENT_TLS_FLAGS, LAYER_FLAGS, stackFromFlags } from './stack-from-flags.js';
 
 const OWN_FLAGS: readonly FlagSpec[] = [
@@ -24,10 +25,13 @@ export const CONNECT_FLAGS: readonly FlagSpec[] = [...LAYER_FLAGS, ...CLIENT_TLS
 export const CONNECT_HELP = `Usage: wirestack connect HOST:PORT [flags]
 
 Connects to HOST:PORT, sends standard input and prints what comes back on
-standard output. The end of standard input closes our side (TLS close_notify,
-then FIN); the command exits when the peer has closed its side too: 0 on a
-clean close, 1 on a failure (one line on stderr: the error code and what to
-try), 2 on a bad flag.
+standard output. The two directions run apart, as in ncat and socat: the end
+of standard input closes our side (TLS close_notify, then FIN) while what the
+peer sends is still printed, and the peer's end does not stop standard input
+from being sent. The command exits when both sides have ended.
+
+Exit status:
+${EXIT_STATUS_HELP}
 
 Layers, lowest first, in the order given:
 ${formatFlags(LAYER_FLAGS, CONNECT_FLAGS)}

@@ -5,6 +5,7 @@
  * child process per connection (`--exec CMD`, like `ncat --exec`).
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Connection } from '../lib/connection.js';
 import { WirestackError, toWirestackError } from '../lib/errors.js';
 import { listen, type Listener } from '../lib/listener.js';
@@ -13,7 +14,7 @@ import { describeTarget } from '../lib/connect.js';
 import { parseHostPort } from './address.js';
 import { Progress } from './progress.js';
 import { relay } from './relay.js';
-import { failureLine } from './report.js';
+import { EXIT_STATUS_HELP, failureLine } from './report.js';
 import { LAYER_FLAGS, SERVER_TLS_FLAGS, stackFromFlags } from './stack-from-flags.js';
 
 const MODE_FLAGS: readonly FlagSpec[] = [
@@ -36,8 +37,15 @@ export const LISTEN_HELP = `Usage: wirestack listen [HOST:]PORT [flags]
 Listens on PORT (all interfaces unless HOST is given; port 0 picks a free
 one) and prints the address bound on stderr ("listening on HOST:PORT").
 Without --echo or --exec, one connection is joined to standard input and
-output, like nc -l, and the command exits when it closes. Connections'
-failures are printed on stderr, one line each.
+output, like nc -l: standard input is sent and what arrives is printed, each
+direction until its own end (one side's end does not stop the other), and
+the command exits when both have ended. Connections' failures are printed on
+stderr, one line each.
+
+Exit status, with --once or without --echo and --exec (otherwise the command
+serves until it is stopped):
+${EXIT_STATUS_HELP}
+  S  with --exec, the command's exit status S (128+N if signal N killed it)
 
 Layers, lowest first, in the order given:
 ${formatFlags(LAYER_FLAGS, LISTEN_FLAGS)}
@@ -83,7 +91,8 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   const finished = new Promise<number>((resolve) => { finish = resolve; });
 
   const serve = async (conn: Connection): Promise<void> => {
-    const peer = describeTarget({ host: conn.remote.host ?? '?', port: conn.remote.port ?? 0 });
+    // A client that resets at once is gone before its address can be read.
+    const peer = conn.remote.host ? describeTarget({ host: conn.remote.host, port: conn.remote.port ?? 0 }) : 'unknown peer';
     if (once && ++accepted > 1) {
       conn.destroy();
       return;
@@ -95,7 +104,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
     try {
       if (mode === 'stdio') await relay(conn, process.stdin, process.stdout, { progress: new Progress(process.stderr) });
       else if (mode === 'echo') await echo(conn);
-      else await execute(conn, command!, peer);
+      else status = await execute(conn, command!, peer);
       say(`${peer} closed`);
     } catch (err) {
       status = 1;
@@ -134,22 +143,39 @@ function echo(conn: Connection): Promise<void> {
 
 // One child per connection: the connection's bytes are its stdin, its
 // stdout goes back; its stderr is ours. The child's end of output closes
-// our side; the peer's end closes the child's stdin.
-async function execute(conn: Connection, command: string, peer: string): Promise<void> {
+// our side; the peer's end closes the child's stdin. Resolves with the
+// child's exit status once both directions have ended and the child has
+// exited; a child killed by a signal is reported, with the shell's 128 + N.
+async function execute(conn: Connection, command: string, peer: string): Promise<number> {
   const child = spawn(command, {
     shell: true,
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, WIRESTACK_REMOTE_ADDR: conn.remote.host ?? '', WIRESTACK_REMOTE_PORT: String(conn.remote.port ?? '') },
   });
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  // A child that cannot be started fails the connection, which the relay reports.
+  child.once('error', (err) => conn.destroy(new WirestackError('ERR_WIRESTACK_EXEC',
+    `cannot run ${command}: ${err.message}`, { layer: 'cli', cause: err })));
   try {
-    await relay(conn, child.stdout, child.stdin, { endOutput: true, onPeerEnd: 'drain', onOutputGone: 'discard' });
+    await relay(conn, child.stdout, child.stdin, {
+      endOutput: true,
+      onOutputGone: 'discard',
+      names: { input: `the output of ${command}`, output: `the input of ${command}` },
+    });
   } catch (err) {
     child.kill();
     throw err;
   }
-  const code = await exited;
+  const { code, signal } = await exited;
+  if (signal !== null) {
+    const error = new WirestackError('ERR_WIRESTACK_EXEC', `${command} was killed by ${signal}`, { layer: 'cli' });
+    process.stderr.write(`${failureLine('listen', error, peer)}\n`);
+    return 128 + (constants.signals[signal] ?? 0);
+  }
   if (code !== 0) process.stderr.write(`wirestack: ${peer}: ${command} exited with status ${code}\n`);
+  return code ?? 1;
 }
 
 function closedEarly(): WirestackError {

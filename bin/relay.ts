@@ -1,15 +1,18 @@
 /**
  * Joins a connection to a pair of byte streams (the process's stdin and
  * stdout, or a child's), with backpressure both ways and a real half-close:
- * the input's end closes our sending side, and the relay goes on printing
- * until the peer ends its side.
+ * the two directions run apart. The input's end closes our sending side
+ * once its last byte is written; the peer's end closes the output; the
+ * relay is done when both have happened, in either order. Whatever stops a
+ * direction before its end is a failure, never a quiet success.
  */
+import { finished, type Writable } from 'node:stream';
 import { WirestackError, toWirestackError } from '../lib/errors.js';
 import type { Connection } from '../lib/connection.js';
 import type { Progress } from './progress.js';
 
 /** The part of a readable the relay uses (process.stdin, a child's stdout). */
-export type RelayInput = NodeJS.ReadableStream & { destroyed?: boolean };
+export type RelayInput = NodeJS.ReadableStream;
 /** The part of a writable the relay uses (process.stdout, a child's stdin). */
 export type RelayOutput = NodeJS.WritableStream;
 
@@ -20,35 +23,45 @@ export interface RelayOptions {
   /** End `output` when the peer ends (a child's stdin: yes; process.stdout: no). */
   endOutput?: boolean;
   /**
-   * When the peer ends first: `'close'` stops reading the input and closes
-   * our side (what `nc` does); `'drain'` sends the rest of the input first
-   * (for a child process, whose last words should still reach the peer).
-   */
-  onPeerEnd?: 'close' | 'drain';
-  /**
    * When the output's reader goes away (EPIPE: `… | head`): `'stop'` ends
    * the relay quietly, as a Unix filter would; `'discard'` drops what still
    * comes (a child that stopped reading may still have words for the peer).
    */
   onOutputGone?: 'stop' | 'discard';
+  /** What the input and output are, for messages (default: standard input and output). */
+  names?: { input: string; output: string };
 }
 
 /**
- * Resolves when both directions have ended cleanly: our side closed (after
- * the input's end, or the peer's) and the peer's end received. Rejects with
- * the connection's coded error otherwise.
+ * Resolves when both directions have ended cleanly: the input read to its
+ * end and our side closed after it, the peer's end received and every byte
+ * taken by the output. Rejects with a coded error otherwise, with the
+ * connection destroyed.
  */
 export function relay(conn: Connection, input: RelayInput, output: RelayOutput, options: RelayOptions = {}): Promise<void> {
-  const { progress, endOutput = false, onPeerEnd = 'close', onOutputGone = 'stop' } = options;
+  const { progress, endOutput = false, onOutputGone = 'stop' } = options;
+  const names = options.names ?? { input: 'standard input', output: 'standard output' };
   return new Promise<void>((resolve, reject) => {
+    // Set once: the first outcome wins; later events find it set and do nothing.
     let settled = false;
+    // Set when the output's reader went away (EPIPE, or the output closed); what still arrives is dropped.
+    let outputGone = false;
+    // Set when the relay has ended the output (endOutput, after the peer's end).
+    let outputEnded = false;
+
     const settle = (err: unknown): void => {
       if (settled) return;
       settled = true;
-      stopInput();
+      input.off('data', onInputData);
+      input.pause();
       progress?.done();
-      if (err === null) resolve();
-      else reject(toWirestackError(err, 'connection'));
+      if (err === null) {
+        resolve();
+        return;
+      }
+      // Nothing more can move: the whole stack goes down, and the peer sees it.
+      conn.destroy();
+      reject(toWirestackError(err, 'connection'));
     };
 
     // ── input → connection ──
@@ -57,27 +70,34 @@ export function relay(conn: Connection, input: RelayInput, output: RelayOutput, 
       progress?.addSent(bytes.length);
       if (!conn.write(bytes)) {
         input.pause();
-        conn.once('drain', () => input.resume());
+        conn.once('drain', () => {
+          if (!settled) input.resume();
+        });
       }
     };
-    const onInputEnd = (): void => {
-      conn.close().catch(settle);
-    };
-    const onInputError = (err: Error): void => {
-      conn.destroy();
-      settle(err);
-    };
-    const stopInput = (): void => {
-      input.off('data', onInputData);
-      input.off('end', onInputEnd);
-      input.pause();
-    };
     input.on('data', onInputData);
-    input.once('end', onInputEnd);
-    input.on('error', onInputError);
+    // The peer's end does not stop this direction: it may still be reading.
+    input.once('end', () => {
+      conn.close().catch(settle);
+    });
+    input.on('error', (err: Error) => settle(stdioError(`cannot read ${names.input}`, err)));
 
     // ── connection → output ──
-    let outputGone = false;
+    // Its reader went away on purpose (`… | head`, a child that exited
+    // without reading all): stop quietly, or go on without it.
+    const outputGoneAway = (): void => {
+      if (outputGone) return;
+      outputGone = true;
+      conn.resume();
+      if (onOutputGone === 'stop') {
+        conn.destroy();
+        settle(null);
+      }
+    };
+    const onOutputError = (err: NodeJS.ErrnoException): void => {
+      if (READER_GONE.has(err.code ?? '')) outputGoneAway();
+      else settle(stdioError(`cannot write ${names.output}`, err));
+    };
     conn.on('data', (chunk: Buffer) => {
       progress?.addReceived(chunk.length);
       if (outputGone) return;
@@ -86,36 +106,43 @@ export function relay(conn: Connection, input: RelayInput, output: RelayOutput, 
         output.once('drain', () => conn.resume());
       }
     });
-    output.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') {
-        conn.destroy();
-        settle(err);
-        return;
-      }
-      outputGone = true;
-      conn.resume();
-      if (onOutputGone === 'stop') {
-        conn.destroy();
-        settle(null);
-      }
+    output.on('error', onOutputError);
+    // A child's stdin is destroyed, with no error, when the child exits;
+    // a write then would wait for a 'drain' that never comes.
+    output.once('close', () => {
+      if (!outputEnded) outputGoneAway();
     });
-    // With 'drain', the input's own end closes our side later, and 'close' settles.
     conn.once('end', () => {
-      if (endOutput && !outputGone) output.end();
-      if (onPeerEnd === 'close') {
-        stopInput();
-        conn.close().then(() => settle(null), settle);
-      }
+      if (!endOutput || outputGone) return;
+      outputEnded = true;
+      output.end();
     });
+
+    // ── both ──
     conn.on('error', settle);
     conn.once('close', () => {
-      if (conn.readableEnded && conn.writableFinished) {
-        settle(null);
+      if (!conn.readableEnded || !conn.writableFinished) {
+        // Closed with no error before both sides ended: the stream below went away mid-stream.
+        settle(conn.errored ?? new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
+          'the connection closed before both sides had ended', { layer: 'connection' }));
         return;
       }
-      // Closed with no error before both sides ended: the stream below went away mid-stream.
-      settle(conn.errored ?? new WirestackError('ERR_WIRESTACK_PREMATURE_CLOSE',
-        'the connection closed before both sides had ended', { layer: 'connection' }));
+      // Done only when the output has taken the last byte: a write that fails
+      // now (a full disk) is still a failure.
+      const flushed = (err?: Error | null): void => {
+        if (err) onOutputError(err);
+        settle(null);
+      };
+      if (outputGone) settle(null);
+      else if (endOutput) finished(output as Writable, { readable: false }, flushed);
+      else output.write('', flushed);
     });
   });
+}
+
+// What a write fails with when the output's reader has gone away.
+const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function stdioError(what: string, err: NodeJS.ErrnoException): WirestackError {
+  return new WirestackError('ERR_WIRESTACK_STDIO', `${what}: ${err.message}`, { layer: 'cli', cause: err });
 }

@@ -9,6 +9,14 @@ export const EXIT_USAGE = 2;
 /** Exit status for anything else that failed (connection, TLS, transfer). */
 export const EXIT_FAILURE = 1;
 
+/** The exit statuses every command shares, for `--help`. */
+export const EXIT_STATUS_HELP = `  0  both sides ended cleanly: every byte of input sent, every byte received
+     written (or the reader of standard output went away, as with | head)
+  1  a failure, one line on stderr with its code and what to try; a transfer
+     cut short is one (a reset, a TLS end without close_notify, input left
+     unsent, output that could not be written)
+  2  a bad flag or argument`;
+
 // What to try, for the failures a user of the command meets.
 const HINTS: Partial<Record<ErrorCode, string>> = {
   ERR_WIRESTACK_CONNECT: 'check the host and port, and that a server is listening there',
@@ -28,6 +36,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   ERR_WIRESTACK_TLS: 'run with --log below --tls to see the records',
   ERR_WIRESTACK_INFLATE: 'both ends need --deflate, at the same place in the stack',
   ERR_WIRESTACK_INFLATE_LIMIT: 'the peer sent a decompression bomb, or is not using --deflate',
+  ERR_WIRESTACK_STDIO: 'check where standard input and output lead (a full disk, a file that cannot be read)',
+  ERR_WIRESTACK_EXEC: 'run the command by hand (with sh -c) to see why it stopped',
 };
 
 // For a fatal alert from the peer, what its name suggests.

@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH: "the peer's certificate is not valid for the host name",
   ERR_WIRESTACK_TLS_CERT_EXPIRED: "the peer's certificate has expired",
   ERR_WIRESTACK_TLS_CERT_NOT_YET_VALID: "the peer's certificate is not valid yet",
-  ERR_WIRESTACK_TLS_CERT_INVALID: "the peer's certificate was rejected for another reason (revoked, bad signature, missing)",
+  ERR_WIRESTACK_TLS_CERT_INVALID: "the peer's certificate was rejected for another reason: a rule of path validation broken (name constraints, path length, key usage or extended key usage, an unknown critical extension, an MD5 or SHA-1 signature), a bad signature, or none sent",
   ERR_WIRESTACK_TLS_ALERT: 'the peer sent a fatal TLS alert; `alert` names it',
   ERR_WIRESTACK_TLS_TRUNCATED: 'the transport ended without a TLS close_notify (possible truncation attack)',
   ERR_WIRESTACK_TLS_UNSUPPORTED: 'the TLS engine cannot do what was asked (an option, or pop()), or conn.secured was read on a connection without TLS',
@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_INFLATE: 'compressed input was corrupt',
   ERR_WIRESTACK_INFLATE_LIMIT: 'compressed input inflated past maxInflatedBytes or the maximum ratio',
   ERR_WIRESTACK_FAULT: 'a fault-injecting test filter broke the stream on purpose',
+  ERR_WIRESTACK_STDIO: 'the wirestack command could not read its input or write its output (standard input/output, or the pipes of an --exec command); `cause` holds the system error',
+  ERR_WIRESTACK_EXEC: 'the --exec command of wirestack listen could not be started, or was killed by a signal',
 } as const;
 
 /** A stable error code, `ERR_WIRESTACK_…`. */

@@ -2,15 +2,13 @@
 // (dist/bin/wirestack.js, made by `npm run build`) in a child process,
 // against real openssl peers and against itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { makeCertificates } from '../lib/testing/index.js';
+import { assertBuilt, lines, run, sha256, start, startListen, stdoutHas } from './cli.js';
 import { exited, freePort, pemFiles, startServer, watch } from './openssl.js';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'wirestack.js');
 const certs = makeCertificates();
 const pem = pemFiles({
   'ca.pem': certs.ca.cert,
@@ -21,73 +19,8 @@ const pem = pemFiles({
 });
 const file = (name: string): string => pem.path(name);
 
-beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
-});
+beforeAll(assertBuilt);
 afterAll(() => pem.remove());
-
-/** A running `wirestack` child, its output so far, and its exit. */
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly stdout: () => Buffer;
-  readonly stderr: () => string;
-  /** Resolves with the exit code once the process has exited and its output is read. */
-  readonly done: Promise<number | null>;
-}
-
-function start(args: readonly string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args]);
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString(); });
-  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, stdout: () => Buffer.concat(out), stderr: () => err, done };
-}
-
-/** Runs `wirestack args` with `input` on stdin (then its end) and waits for the exit. */
-async function run(args: readonly string[], input: string | Buffer = '') {
-  const running = start(args);
-  running.child.stdin.on('error', () => {});
-  running.child.stdin.end(input);
-  const code = await running.done;
-  return { code, stdout: running.stdout(), stderr: running.stderr() };
-}
-
-/** Starts `wirestack listen 127.0.0.1:0 …` and resolves once it says where it listens. */
-async function startListen(args: readonly string[]): Promise<Running & { port: number }> {
-  const running = start(['listen', '127.0.0.1:0', ...args]);
-  const port = await new Promise<number>((resolve, reject) => {
-    const check = (): void => {
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(running.stderr());
-      if (match) {
-        running.child.stderr.off('data', check);
-        resolve(Number(match[1]));
-      }
-    };
-    running.child.stderr.on('data', check);
-    running.done.then((code) => reject(new Error(`listen exited (${code}) before listening:\n${running.stderr()}`)));
-  });
-  return { ...running, port };
-}
-
-/** Resolves when `text` has appeared on the child's stdout. */
-function stdoutHas(running: Running, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (running.stdout().toString().includes(text)) {
-        running.child.stdout.off('data', check);
-        resolve();
-      }
-    };
-    running.child.stdout.on('data', check);
-    running.done.then(() => reject(new Error(`exited before printing ${JSON.stringify(text)}:\n${running.stderr()}`)));
-    check();
-  });
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
 describe('wirestack demo', () => {
   it('runs with nothing set up, checks the 1 MiB echo by hash and exits 0', async () => {
@@ -114,6 +47,8 @@ describe('help and bad input', () => {
       '--key FILE', '--insecure', '--alpn a,b', '--tls-engine node|forge', '--tls-min VERSION', '--ciphers LIST']) expect(connect.stdout.toString()).toContain(flag);
     for (const flag of ['--self-signed', '--echo', '--exec CMD', '--once', '--cert FILE']) expect(listen.stdout.toString()).toContain(flag);
     for (const r of [connect, listen, demo, top]) expect(r.stdout.toString()).toMatch(/Examples?:\n {2}\S/);
+    for (const r of [connect, listen]) expect(r.stdout.toString()).toMatch(/Exit status[^:]*:\n {2}0 .*\n[\s\S]* {2}1 .*\n[\s\S]* {2}2 /);
+    expect(listen.stdout.toString()).toContain("with --exec, the command's exit status S (128+N if signal N killed it)");
   });
 
   // Each: the arguments, and what the one line on stderr must say.
@@ -340,11 +275,15 @@ describe('connect against listen', () => {
       await stdoutHas(listener, 'ping\n');
       listener.child.stdin.write('pong\n');
       await stdoutHas(client, 'pong\n');
+      // The client's end of input closes its side only: the listener's words still reach it.
       client.child.stdin.end();
+      listener.child.stdin.write('after your end\n');
+      await stdoutHas(client, 'after your end\n');
+      listener.child.stdin.end();
       expect(await client.done).toBe(0);
       expect(await listener.done).toBe(0);
       expect(listener.stdout().toString()).toBe('ping\n');
-      expect(client.stdout().toString()).toBe('pong\n');
+      expect(client.stdout().toString()).toBe('pong\nafter your end\n');
       expect(client.stderr()).toBe('');   // -q
     } finally {
       client.child.kill();

@@ -1,6 +1,6 @@
 // Helpers for interop tests that run real `openssl s_server` / `s_client`
 // processes on loopback.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ export function watch(child: ChildProcessWithoutNullStreams): Watched {
 }
 
 /** Resolves with the child's exit code. */
-export function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }

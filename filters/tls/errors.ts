@@ -7,29 +7,51 @@
 import { WirestackError, isTransportCode, isWirestackError, type ErrorCode } from '../../lib/errors.js';
 
 // X.509 verification results (OpenSSL's X509_V_ERR_* names, as Node reports
-// them in `err.code`) that mean "the chain does not lead to a trusted CA".
-const UNKNOWN_CA_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_UNTRUSTED',
-  'INVALID_CA',
-]);
+// them in `err.code`, and as verify.ts names its own findings), by the code
+// each becomes. Node names the results it has no constant for (name
+// constraints, critical extensions, weak digests, key usage) 'UNSPECIFIED';
+// those are all ERR_WIRESTACK_TLS_CERT_INVALID, so both engines agree.
+const VERIFY_CODES: ReadonlyMap<string, ErrorCode> = new Map(Object.entries({
+  // The chain does not lead to a trusted CA.
+  UNABLE_TO_GET_ISSUER_CERT: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  SELF_SIGNED_CERT_IN_CHAIN: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  CERT_UNTRUSTED: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  INVALID_CA: 'ERR_WIRESTACK_TLS_UNKNOWN_CA',
+  // Dates.
+  CERT_HAS_EXPIRED: 'ERR_WIRESTACK_TLS_CERT_EXPIRED',
+  CERT_NOT_YET_VALID: 'ERR_WIRESTACK_TLS_CERT_NOT_YET_VALID',
+  // The host name (checked by the filter, or reported so by Node).
+  ERR_TLS_CERT_ALTNAME_INVALID: 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+  HOSTNAME_MISMATCH: 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
+  // A path that leads to a trusted CA but breaks a rule on the way.
+  INVALID_PURPOSE: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  PATH_LENGTH_EXCEEDED: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  KEYUSAGE_NO_CERTSIGN: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  UNHANDLED_CRITICAL_EXTENSION: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  INVALID_EXTENSION: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  CA_MD_TOO_WEAK: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  PERMITTED_VIOLATION: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  EXCLUDED_VIOLATION: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  SUBTREE_MINMAX: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  UNSUPPORTED_CONSTRAINT_TYPE: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  UNSUPPORTED_NAME_SYNTAX: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  CERT_CHAIN_TOO_LONG: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  CERT_SIGNATURE_FAILURE: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  CERT_REVOKED: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  NO_PEER_CERTIFICATE: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+  UNSPECIFIED: 'ERR_WIRESTACK_TLS_CERT_INVALID',
+} satisfies Record<string, ErrorCode>));
 
 /**
  * The code for a certificate verification failure named by an OpenSSL
- * X.509 verify code (`'CERT_HAS_EXPIRED'`, `'DEPTH_ZERO_SELF_SIGNED_CERT'`, …).
+ * X.509 verify code (`'CERT_HAS_EXPIRED'`, `'DEPTH_ZERO_SELF_SIGNED_CERT'`,
+ * …); a name not known here is `ERR_WIRESTACK_TLS_CERT_INVALID`.
  */
 export function verifyCodeToErrorCode(verifyCode: string): ErrorCode {
-  if (UNKNOWN_CA_CODES.has(verifyCode)) return 'ERR_WIRESTACK_TLS_UNKNOWN_CA';
-  if (verifyCode === 'CERT_HAS_EXPIRED') return 'ERR_WIRESTACK_TLS_CERT_EXPIRED';
-  if (verifyCode === 'CERT_NOT_YET_VALID') return 'ERR_WIRESTACK_TLS_CERT_NOT_YET_VALID';
-  if (verifyCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || verifyCode === 'HOSTNAME_MISMATCH') {
-    return 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH';
-  }
-  return 'ERR_WIRESTACK_TLS_CERT_INVALID';
+  return VERIFY_CODES.get(verifyCode) ?? 'ERR_WIRESTACK_TLS_CERT_INVALID';
 }
 
 /** A coded error for a certificate that failed verification. */
