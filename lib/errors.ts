@@ -95,6 +95,11 @@ export function toWirestackError(err: unknown, layer: string): WirestackError {
   }
   const sysCode = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
+  // A socket wrapped before it connected reports its failure to connect here.
+  const syscall = (err as { syscall?: unknown } | null)?.syscall;
+  if (syscall === 'connect' || syscall === 'getaddrinfo') {
+    return new WirestackError('ERR_WIRESTACK_CONNECT', `${layer}: ${message}`, { layer, cause: err });
+  }
   if (isTransportCode(sysCode)) {
     return new WirestackError('ERR_WIRESTACK_TRANSPORT', `${layer}: ${message}`, { layer, cause: err });
   }
