@@ -14,6 +14,22 @@ const external = [
 ];
 const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
 
+// Optional peers (undici) may be missing where the declarations are read:
+// their imports are marked so that a consumer without them still compiles
+// (the types from them are then `any`), even with skipLibCheck off.
+const optionalPeers = Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional).map(([name]) => name);
+const optionalPeerImports = () => ({
+  name: 'optional-peer-imports',
+  renderChunk(code) {
+    let out = code;
+    for (const peer of optionalPeers) {
+      out = out.replace(new RegExp(`^import (.*) from '${peer}';$`, 'gm'),
+        `// @ts-ignore -- ${peer} is an optional peer dependency and may not be installed\nimport $1 from '${peer}';`);
+    }
+    return { code: out, map: null };
+  },
+});
+
 // `npm install` links the bin without making it executable when it is not already.
 const executable = () => ({
   name: 'executable',
@@ -43,7 +59,7 @@ export default [
   {
     input: entries,
     external,
-    plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+    plugins: [dts({ tsconfig: './tsconfig.build.json' }), optionalPeerImports()],
     output: [
       { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
       { dir: 'dist/types', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: 'chunks/[name]-[hash].d.cts' },

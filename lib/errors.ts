@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_NOT_REMOVABLE: 'pop() was asked of a layer that cannot be removed from a live connection',
   ERR_WIRESTACK_BUSY: 'another receive(), push() or pop() on the same connection is still in progress',
   ERR_WIRESTACK_INVALID_ARGUMENT: 'an option or argument has the wrong type or value',
+  ERR_WIRESTACK_PEER_MISSING: 'an optional peer dependency is not installed (undici, for dispatcher())',
   ERR_WIRESTACK_TLS_HANDSHAKE: 'the TLS handshake failed (no common protocol or cipher, bad message, …)',
   ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT: 'the TLS handshake did not finish within handshakeTimeout',
   ERR_WIRESTACK_TLS_UNKNOWN_CA: "the peer's certificate does not chain to a trusted CA",
