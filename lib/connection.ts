@@ -211,8 +211,10 @@ export class Connection extends SocketSurface {
    * sending direction stays open, so an echo loop can still answer and
    * `close()` afterwards.
    */
-  override [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
-    return this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  // Typed as the base class types it, so that the declarations also compile
+  // where the lib has AsyncDisposable (a consumer's target esnext).
+  override [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer> {
+    return this.iterator({ destroyOnReturn: false });
   }
 
   /** Closes gracefully (waiting at most 5 s), then releases everything; for `await using conn = …`. */
