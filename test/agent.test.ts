@@ -5,13 +5,23 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { type Connection, agent, listen, meter, tls } from '../lib/index.js';
+import { type Connection, agent, meter, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
-import { expectNothingLeft, failure, get, openResources, serveHttp, wirestackCode } from './connectors.js';
+import { expectNothingLeft, failure, get, openResources, refusingPort, resettingServer, serveHttp, wirestackCode } from './connectors.js';
 
 const certs = makeCertificates();
 const serverTls = () => tls.server({ cert: certs.server.cert, key: certs.server.key });
 const root = join(import.meta.dirname, '..');
+
+// A server that answers 'ok', except at `path`, where it holds the response (kept in `held`) unanswered.
+async function serveHolding(path: string) {
+  const held = new Set<http.ServerResponse>();
+  const served = await serveHttp([], (req, res) => {
+    if (req.url === path) held.add(res);
+    else res.end('ok');
+  });
+  return { served, held };
+}
 
 describe('agent(): Node\'s http client over stacks', () => {
   it('the issue\'s keep-alive agent, written with agent(): 20 requests on one connection, in a process that then exits by itself', async () => {
@@ -133,11 +143,7 @@ describe('agent(): Node\'s http client over stacks', () => {
   });
 
   it('timeouts: the agent\'s closes an idle pooled connection; a request\'s fires \'timeout\' on a silent server', async () => {
-    const silent = new Set<http.ServerResponse>();
-    const served = await serveHttp([], (req, res) => {
-      if (req.url === '/silent') silent.add(res);
-      else res.end('ok');
-    });
+    const { served } = await serveHolding('/silent');
     const short = agent([], { timeout: 100 });
     const got = await get({ host: '127.0.0.1', port: served.port, path: '/', agent: short });
     const conn = got.socket as Connection;
@@ -160,11 +166,7 @@ describe('agent(): Node\'s http client over stacks', () => {
   });
 
   it('agent.destroy() closes pooled and busy connections alike', async () => {
-    const held = new Set<http.ServerResponse>();
-    const served = await serveHttp([], (req, res) => {
-      if (req.url === '/hold') held.add(res);
-      else res.end('ok');
-    });
+    const { served, held } = await serveHolding('/hold');
     const pooled = agent([meter()]);
     const busy = failure(get({ host: '127.0.0.1', port: served.port, path: '/hold', agent: pooled }));
     await vi.waitFor(() => expect(held.size).toBe(1));
@@ -181,9 +183,7 @@ describe('agent(): Node\'s http client over stacks', () => {
 describe('agent(): bad input reaches the request as its error, with our code, and leaves nothing open', () => {
   it('a refused connection: ERR_WIRESTACK_CONNECT, ECONNREFUSED in cause', async () => {
     const before = openResources();
-    const closed = await listen({ host: '127.0.0.1', port: 0 }, [], () => {});
-    const { port } = closed.address() as { port: number };
-    await closed.close();
+    const port = await refusingPort();
     const pooled = agent([meter()]);
     const err = await failure(get({ host: '127.0.0.1', port, path: '/', agent: pooled }));
     expect(err.code).toBe('ERR_WIRESTACK_CONNECT');
@@ -208,14 +208,7 @@ describe('agent(): bad input reaches the request as its error, with our code, an
 
   for (const secure of [false, true]) {
     it(`a peer that resets mid-response${secure ? ' (over TLS)' : ''}: ERR_WIRESTACK_TRANSPORT, ECONNRESET in cause`, async () => {
-      const listener = await listen({ host: '127.0.0.1', port: 0 }, secure ? [serverTls()] : [], async (conn) => {
-        await conn.receive();
-        await conn.send('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npart of the body');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        (conn.raw.stream as net.Socket).resetAndDestroy();
-      });
-      listener.on('connectionError', () => {});
-      const { port } = listener.address() as { port: number };
+      const { listener, port } = await resettingServer(secure ? [serverTls()] : []);
       const before = openResources();
       const pooled = agent(secure ? [tls.client({ ca: certs.ca.cert })] : [meter()]);
       const err = await failure(get({ host: 'localhost', port, path: '/', agent: pooled }, secure));

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { expect } from 'vitest';
+import type net from 'node:net';
 import { type Filter, type Listener, listen } from '../lib/index.js';
 
 export interface ServedHttp {
@@ -26,6 +27,30 @@ export async function serveHttp(filters: Filter[], handler: http.RequestListener
       await listener.close({ drain: false });
     },
   };
+}
+
+/**
+ * A listener over `filters` that answers any request with the start of a
+ * 1000-byte response, then resets the connection (RST) mid-body.
+ */
+export async function resettingServer(filters: Filter[]): Promise<{ listener: Listener; port: number }> {
+  const listener = await listen({ host: '127.0.0.1', port: 0 }, filters, async (conn) => {
+    await conn.receive();
+    await conn.send('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npart of the body');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    (conn.raw.stream as net.Socket).resetAndDestroy();
+  });
+  listener.on('connectionError', () => {});
+  const { port } = listener.address() as { port: number };
+  return { listener, port };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it did a moment ago): connections to it are refused. */
+export async function refusingPort(): Promise<number> {
+  const closed = await listen({ host: '127.0.0.1', port: 0 }, [], () => {});
+  const { port } = closed.address() as { port: number };
+  await closed.close();
+  return port;
 }
 
 export interface Got {

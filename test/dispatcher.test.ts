@@ -2,14 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, type Filter, type Listener, dispatcher, listen, meter, tls } from '../lib/index.js';
+import { type Filter, type Listener, dispatcher, listen, meter, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
-import { expectNothingLeft, failure, openResources, wirestackCode } from './connectors.js';
+import { expectNothingLeft, failure, openResources, refusingPort, resettingServer, wirestackCode } from './connectors.js';
 import { sha256 } from './helpers.js';
 
 const certs = makeCertificates();
@@ -152,9 +151,7 @@ describe('dispatcher(): undici over stacks', () => {
 describe('dispatcher(): bad input reaches fetch as its error, our code in cause, and leaves nothing open', () => {
   it('a refused connection: ERR_WIRESTACK_CONNECT', async () => {
     const before = openResources();
-    const closed = await listen({ host: '127.0.0.1', port: 0 }, [], () => {});
-    const { port } = closed.address() as { port: number };
-    await closed.close();
+    const port = await refusingPort();
     const via = dispatcher([meter()]);
     const err = await failure(undiciFetch(`http://127.0.0.1:${port}/`, { dispatcher: via }));
     expect(err).toBeInstanceOf(TypeError);
@@ -176,14 +173,7 @@ describe('dispatcher(): bad input reaches fetch as its error, our code in cause,
 
   for (const secure of [false, true]) {
     it(`a peer that resets mid-response${secure ? ' (over TLS)' : ''}: ERR_WIRESTACK_TRANSPORT`, async () => {
-      const listener = await listen({ host: '127.0.0.1', port: 0 }, secure ? [serverTls(['http/1.1'])] : [], async (conn: Connection) => {
-        await conn.receive();
-        await conn.send('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npart of the body');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        (conn.raw.stream as net.Socket).resetAndDestroy();
-      });
-      listener.on('connectionError', () => {});
-      const { port } = listener.address() as { port: number };
+      const { listener, port } = await resettingServer(secure ? [serverTls(['http/1.1'])] : []);
       const before = openResources();
       const via = dispatcher(secure ? [clientTls()] : [meter()]);
       const res = await undiciFetch(`${secure ? 'https' : 'http'}://localhost:${port}/`, { dispatcher: via });

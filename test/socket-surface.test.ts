@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Connection, type Filter, connect, deflate, duplexPair, listen, meter, tls, wrap } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
+import { refusingPort } from './connectors.js';
 import { whenClosed } from './helpers.js';
 
 function memoryPair(client: Filter[] = [], server: Filter[] = []): { client: Connection; server: Connection } {
@@ -208,9 +209,7 @@ describe('a raw socket that is not connected yet', () => {
   });
 
   it('a refused connection fails the connection with ERR_WIRESTACK_CONNECT, the system error in cause, and no \'connect\'', async () => {
-    const closed = await listen({ host: '127.0.0.1', port: 0 }, [], () => {});
-    const { port } = closed.address() as { port: number };
-    await closed.close();
+    const port = await refusingPort();
     const conn = wrap(net.connect({ host: '127.0.0.1', port }), [meter()]);
     let connected = false;
     conn.on('connect', () => { connected = true; });
