@@ -11,7 +11,7 @@
  * the raw socket's: with TLS on the native path the socket's handle belongs
  * to OpenSSL and the socket itself sees no traffic any more.
  */
-import type { AddressInfo, SocketReadyState } from 'node:net';
+import type { AddressInfo, SocketConnectOpts, SocketReadyState } from 'node:net';
 import { WirestackError } from './errors.js';
 import { type Pipeline, PipelineEnd } from './pipeline.js';
 import { isSecureLayer, secureLayer, type SecureLayer } from './secure-layer.js';
@@ -136,6 +136,10 @@ export abstract class SocketSurface extends PipelineEnd {
    * connected yet. Throws `ERR_WIRESTACK_INVALID_ARGUMENT` on a raw stream
    * that cannot connect.
    */
+  connect(options: SocketConnectOpts, connectionListener?: () => void): this;
+  connect(port: number, host: string, connectionListener?: () => void): this;
+  connect(port: number, connectionListener?: () => void): this;
+  connect(path: string, connectionListener?: () => void): this;
   connect(...args: unknown[]): this {
     const socket = this.#socket;
     if (typeof socket.connect !== 'function') {
