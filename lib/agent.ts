@@ -79,11 +79,13 @@ function openFor(stack: ConnectorStack, protocol: string, highWaterMark: number 
   const target = targetOf(request, protocol);
   let conn: Connection;
   try {
+    // The filters first: a stack function that throws leaves no socket behind.
+    const filters = filtersFor(stack, target);
     const socketOptions: Record<string, unknown> = { allowHalfOpen: true, noDelay: request.noDelay ?? true };
     for (const key of SOCKET_KEYS) if (request[key] !== undefined && request[key] !== null) socketOptions[key] = request[key];
     if (request.socketPath) socketOptions.path = request.socketPath;
     const socket = net.connect(socketOptions as unknown as net.NetConnectOpts);
-    conn = wrap(socket, filtersFor(stack, target), {
+    conn = wrap(socket, filters, {
       role: 'client',
       remote: target.path ? { path: target.path } : { host: tlsHostOf(target), port: target.port },
       ...(highWaterMark === undefined ? {} : { highWaterMark }),

@@ -206,6 +206,16 @@ describe('agent(): bad input reaches the request as its error, with our code, an
     await expectNothingLeft(before);
   });
 
+  it('a stack function that throws: the request fails with the error in cause, no socket opened', async () => {
+    const before = openResources();
+    const broken = agent(() => { throw new Error('no stack today'); });
+    const err = await failure(get({ host: '127.0.0.1', port: await refusingPort(), path: '/', agent: broken }));
+    expect(err.code).toBe('ERR_WIRESTACK_LAYER');
+    expect((err.cause as Error).message).toBe('no stack today');
+    broken.destroy();
+    await expectNothingLeft(before);
+  });
+
   for (const secure of [false, true]) {
     it(`a peer that resets mid-response${secure ? ' (over TLS)' : ''}: ERR_WIRESTACK_TRANSPORT, ECONNRESET in cause`, async () => {
       const { listener, port } = await resettingServer(secure ? [serverTls()] : []);
