@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Connection, wrap } from './connection.js';
 import { type ConnectorStack, type ConnectorTarget, filtersFor, requireTlsFor, stackNamesTls, tlsHostOf } from './connector.js';
-import { toWirestackError } from './errors.js';
+import { WirestackError, toWirestackError } from './errors.js';
 
 /** Options for {@link agent}: Node's agent options, and two of wirestack's. */
 export interface AgentOptions extends https.AgentOptions {
@@ -53,6 +53,9 @@ const SOCKET_KEYS = ['host', 'port', 'path', 'localAddress', 'localPort', 'famil
  */
 export function agent(stack: ConnectorStack, options: AgentOptions = {}): http.Agent {
   const { protocol = stackNamesTls(stack) ? 'https:' : 'http:', highWaterMark, ...nodeOptions } = options;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `agent(): protocol must be 'http:' or 'https:', got ${String(protocol)}`);
+  }
   const agentOptions: https.AgentOptions = { keepAlive: true, scheduling: 'lifo', timeout: 5000, ...nodeOptions };
   const open = (request: CreateOptions, created: Created): Connection | undefined =>
     openFor(stack, protocol, highWaterMark, request, created);

@@ -115,6 +115,10 @@ describe('agent(): Node\'s http client over stacks', () => {
     await served.close();
   });
 
+  it('refuses a protocol other than http: and https:', () => {
+    expect(() => agent([], { protocol: 'ftp:' as 'http:' })).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_INVALID_ARGUMENT' }));
+  });
+
   it('an https: request whose stack makes no TLS layer fails before a byte is sent', async () => {
     let received = 0;
     const sink = net.createServer((socket) => socket.on('data', (chunk: Buffer) => { received += chunk.length; }));
