@@ -4,7 +4,8 @@ import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { builtinModules } from 'node:module';
 import { chmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const external = [
@@ -13,6 +14,32 @@ const external = [
   ...Object.keys(pkg.dependencies ?? {}),
 ];
 const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
+
+// Optional peers (undici) may be missing where the declarations are read:
+// their imports are marked so that a consumer without them still compiles
+// (the types from them are then `any`), even with skipLibCheck off.
+const optionalPeers = Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional).map(([name]) => name);
+const optionalPeerImports = () => ({
+  name: 'optional-peer-imports',
+  renderChunk(code) {
+    let out = code;
+    for (const peer of optionalPeers) {
+      out = out.replace(new RegExp(`^import (.*) from '${peer}';$`, 'gm'),
+        `// @ts-ignore -- ${peer} is an optional peer dependency and may not be installed\nimport $1 from '${peer}';`);
+    }
+    return { code: out, map: null };
+  },
+});
+
+// Source maps point at the TypeScript sources the package ships (lib/,
+// filters/, bin/), from wherever the map sits; the plugin's own paths are
+// relative to its outDir, which is not where the maps end up.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const sourceMaps = {
+  sourcemap: true,
+  sourcemapExcludeSources: true,
+  sourcemapPathTransform: (source, mapPath) => relative(dirname(mapPath), resolve(root, source.replace(/^(\.\.\/)+/, ''))),
+};
 
 // `npm install` links the bin without making it executable when it is not already.
 const executable = () => ({
@@ -27,14 +54,14 @@ export default [
     input: entries,
     external,
     plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/esm' })],
-    output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: { dir: 'dist/esm', format: 'es', ...sourceMaps, chunkFileNames: 'chunks/[name]-[hash].js' },
   },
   {
     input: entries,
     external,
     plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/cjs' })],
     output: {
-      dir: 'dist/cjs', format: 'cjs', sourcemap: true, exports: 'named',
+      dir: 'dist/cjs', format: 'cjs', ...sourceMaps, exports: 'named',
       entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs',
     },
   },
@@ -43,7 +70,7 @@ export default [
   {
     input: entries,
     external,
-    plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+    plugins: [dts({ tsconfig: './tsconfig.build.json' }), optionalPeerImports()],
     output: [
       { dir: 'dist/types', format: 'es', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
       { dir: 'dist/types', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: 'chunks/[name]-[hash].d.cts' },
@@ -53,6 +80,6 @@ export default [
     input: { wirestack: 'bin/wirestack.ts' },
     external,
     plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/bin' }), executable()],
-    output: { dir: 'dist/bin', format: 'es', sourcemap: true, banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''), chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: { dir: 'dist/bin', format: 'es', ...sourceMaps, banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''), chunkFileNames: 'chunks/[name]-[hash].js' },
   },
 ];

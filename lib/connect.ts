@@ -33,6 +33,20 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(target: Target, filters?: Filter | readonly Filter[], options: ConnectOptions = {}): Promise<Connection> {
+  const socket = await openSocket(target, options);
+  const remote = 'path' in target ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port };
+  return wrap(socket, filters, {
+    role: 'client',
+    remote,
+    ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+  });
+}
+
+/**
+ * Opens the TCP or Unix socket of {@link connect} and resolves once it is
+ * connected; rejects with `ERR_WIRESTACK_CONNECT` (the socket destroyed).
+ */
+export async function openSocket(target: Target, options: Omit<ConnectOptions, 'highWaterMark'> = {}): Promise<net.Socket> {
   const where = describeTarget(target);
   const socket = 'path' in target
     ? net.connect({ path: target.path, allowHalfOpen: true })
@@ -61,12 +75,7 @@ export async function connect(target: Target, filters?: Filter | readonly Filter
     socket.once('error', onError);
     socket.once('connect', onConnect);
   });
-  const remote = 'path' in target ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port };
-  return wrap(socket, filters, {
-    role: 'client',
-    remote,
-    ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
-  });
+  return socket;
 }
 
 /** `host:port` or the socket path, for messages. */

@@ -2,8 +2,9 @@ import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
 import { Layer } from './layer.js';
-import { BottomPort, Pipeline, PipelineEnd } from './pipeline.js';
-import { isSecureLayer, secureLayer, type SecureLayer } from './secure-layer.js';
+import { BottomPort, Pipeline } from './pipeline.js';
+import { isSecureLayer, secureLayer } from './secure-layer.js';
+import { SocketSurface } from './socket-surface.js';
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import { applyFilter, toStack } from './stack.js';
 import type { LayerStats } from './stats.js';
@@ -46,7 +47,7 @@ export type Sendable = Buffer | Uint8Array | string;
  * listeners, rejects whatever promise is pending, and stays in `errored`; a
  * connection used only through promises never throws an unhandled `'error'`.
  */
-export class Connection extends PipelineEnd {
+export class Connection extends SocketSurface {
   /** Which end this is, fixed when the connection was made. */
   readonly role: Role;
   /** Where the raw connection goes, when known. */
@@ -71,6 +72,7 @@ export class Connection extends PipelineEnd {
 
   // The whole stack goes with the connection.
   protected override ended(error: WirestackError | null): void {
+    this.releaseSocketSurface();
     this.pipeline.teardown(error);
   }
 
@@ -89,7 +91,7 @@ export class Connection extends PipelineEnd {
    * with `ERR_WIRESTACK_TLS_UNSUPPORTED` when the stack has no TLS layer.
    */
   get secured(): Promise<SecureInfo> {
-    const top = this.#topSecureLayer();
+    const top = this.topSecureLayer();
     if (top) return top[secureLayer].secured;
     const none = Promise.reject(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', 'the connection has no TLS layer', { layer: 'connection' }));
     // Merely reading the property must not leave an unhandled rejection behind.
@@ -99,16 +101,7 @@ export class Connection extends PipelineEnd {
 
   /** The topmost TLS layer's state (session facts, how the peer closed), or `undefined` without TLS. */
   get tls(): TlsStatus | undefined {
-    return this.#topSecureLayer()?.[secureLayer].status();
-  }
-
-  #topSecureLayer(): SecureLayer | undefined {
-    const records = this.pipeline.records;
-    for (let i = records.length - 1; i >= 0; i--) {
-      const stream = records[i]!.stream;
-      if (isSecureLayer(stream)) return stream;
-    }
-    return undefined;
+    return this.topSecureLayer()?.[secureLayer].status();
   }
 
   // Re-emits 'secure' and 'session' of every secure layer from the record at `from` on.
@@ -218,8 +211,10 @@ export class Connection extends PipelineEnd {
    * sending direction stays open, so an echo loop can still answer and
    * `close()` afterwards.
    */
-  override [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
-    return this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  // Typed as the base class types it, so that the declarations also compile
+  // where the lib has AsyncDisposable (a consumer's target esnext).
+  override [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer> {
+    return this.iterator({ destroyOnReturn: false });
   }
 
   /** Closes gracefully (waiting at most 5 s), then releases everything; for `await using conn = …`. */

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_NOT_REMOVABLE: 'pop() was asked of a layer that cannot be removed from a live connection',
   ERR_WIRESTACK_BUSY: 'another receive(), push() or pop() on the same connection is still in progress',
   ERR_WIRESTACK_INVALID_ARGUMENT: 'an option or argument has the wrong type or value',
+  ERR_WIRESTACK_PEER_MISSING: 'an optional peer dependency is not installed (undici, for dispatcher())',
   ERR_WIRESTACK_TLS_HANDSHAKE: 'the TLS handshake failed (no common protocol or cipher, bad message, …)',
   ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT: 'the TLS handshake did not finish within handshakeTimeout',
   ERR_WIRESTACK_TLS_UNKNOWN_CA: "the peer's certificate does not chain to a trusted CA",
@@ -97,6 +98,11 @@ export function toWirestackError(err: unknown, layer: string): WirestackError {
   }
   const sysCode = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
+  // A socket wrapped before it connected reports its failure to connect here.
+  const syscall = (err as { syscall?: unknown } | null)?.syscall;
+  if (syscall === 'connect' || syscall === 'getaddrinfo') {
+    return new WirestackError('ERR_WIRESTACK_CONNECT', `${layer}: ${message}`, { layer, cause: err });
+  }
   if (isTransportCode(sysCode)) {
     return new WirestackError('ERR_WIRESTACK_TRANSPORT', `${layer}: ${message}`, { layer, cause: err });
   }

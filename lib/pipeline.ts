@@ -89,6 +89,11 @@ export class Pipeline {
   #pendingView: PipelineEnd | null = null;
   // undefined while alive; the failure (or null for a clean teardown) after.
   #outcome: WirestackError | null | undefined = undefined;
+  /**
+   * Called when bytes cross the bottom of any segment (read, written, or a
+   * full stream drained): the connection's idle timer. Null while no timer is set.
+   */
+  onActivity: (() => void) | null = null;
 
   constructor(raw: Duplex, ctx: LayerContext, rawName = 'raw') {
     this.raw = raw;
@@ -372,6 +377,7 @@ export class BottomPort implements Downstream {
 
   _takeFromAbove(chunks: Buffer[], done: Callback): void {
     const stream = this.stream;
+    this.#pipeline.onActivity?.();
     if (stream.destroyed || stream.writableEnded) {
       const error = new WirestackError('ERR_WIRESTACK_CLOSED', `${this.#name}: the stream is already closed`, { layer: this.#name });
       this.#pipeline.fail(error);
@@ -426,6 +432,7 @@ export class BottomPort implements Downstream {
   }
 
   #onData = (chunk: Buffer): void => {
+    this.#pipeline.onActivity?.();
     if (chunk.length > 0) this.#above!._takeFromBelow(chunk);
   };
 
@@ -438,7 +445,9 @@ export class BottomPort implements Downstream {
     this.#pipeline.fail(toWirestackError(err, this.#name));
   };
 
+  // A drain is progress too: a slow peer reading a large write is not idle.
   #onDrain = (): void => {
+    this.#pipeline.onActivity?.();
     const waiters = this.#drainWaiters;
     if (waiters.length === 0) return;
     this.#drainWaiters = [];
