@@ -11,7 +11,7 @@ const CHUNK = 64 * 1024;
 // 24, quiet and with both cores loaded: at most 1.0 MiB. An unbounded layer
 // holds all that the writer got ahead by (the last test: 93 MiB of 96).
 // RSS was the measure before; it counts garbage not yet collected, which
-// reached 105 MiB on Node 24 on a quiet machine.
+// reached 105 MiB on Node 24.
 const HELD_BOUND = 16 * MiB;
 
 interface Transfer {
