@@ -8,10 +8,10 @@ const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
 // What the stack may hold while its reader stops: five layers' high-water
 // marks both ways are about 1 MiB. Measured at every stop on Node 20, 22 and
-// 24, quiet and with both cores loaded: at most 1.0 MiB. An unbounded layer
-// holds all that the writer got ahead by (the last test: 93 MiB of 96).
-// RSS was the measure before; it counts garbage not yet collected, which
-// reached 105 MiB on Node 24.
+// 24, with and without two busy loops on the machine's 2 cores: at most
+// 1.0 MiB. An unbounded layer holds all that the writer got ahead by (the
+// last test: 93 MiB of 96). RSS was the measure before; it counts garbage
+// not yet collected, which reached 105 MiB on Node 24.
 const HELD_BOUND = 16 * MiB;
 
 interface Transfer {
