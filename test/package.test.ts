@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -24,5 +25,17 @@ describe('the built package', () => {
       console.log([connect, wrap, tls.client, checkFilter, duplexPair].every((f) => typeof f === 'function'), new WirestackError('ERR_WIRESTACK_EOF', 'x').code);
     `]);
     expect(stdout.trim()).toBe('true ERR_WIRESTACK_EOF');
+  });
+});
+
+describe('the Node it runs on', () => {
+  // CI runs the suite once per supported Node (scripts/node-versions.sh sets
+  // WIRESTACK_EXPECT_NODE): a PATH that put another Node first would show here.
+  it('is one that package.json engines names, and the one the run asked for', () => {
+    const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const majors = engines.node.split('||').map((range) => Number(range.trim()));
+    expect(majors).toEqual([20, 22, 24]);
+    expect(majors).toContain(Number(process.versions.node.split('.')[0]));
+    expect(process.version).toBe(process.env.WIRESTACK_EXPECT_NODE ?? process.version);
   });
 });
