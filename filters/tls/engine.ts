@@ -79,7 +79,7 @@ export interface EngineConfig extends TlsIdentity {
   readonly alpn: readonly string[] | undefined;
   readonly minVersion: TlsVersion;
   readonly maxVersion: TlsVersion | undefined;
-  /** OpenSSL cipher list (TLS 1.2 and below). Absent: the engine's default. */
+  /** OpenSSL cipher list. Absent: the engine's default (the node engine's is `profile.ts`). */
   readonly ciphers: string | undefined;
   /** Client: a session from an earlier 'session' event, to resume. */
   readonly session: Buffer | undefined;
@@ -97,7 +97,7 @@ export interface EngineConfig extends TlsIdentity {
   readonly ticketKeys: Buffer | undefined;
   /** Whether the host wants {@link EngineHost.keylog} lines (costs nothing when false). */
   readonly keylog: boolean;
-  /** OpenSSL `SSL_OP_*` flags (`crypto.constants`), node engine only. Absent: none. */
+  /** OpenSSL `SSL_OP_*` flags (`crypto.constants`), node engine only. Absent: the engine's default (`profile.ts`). */
   readonly secureOptions: number | undefined;
 }
 

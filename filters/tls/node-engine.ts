@@ -15,6 +15,7 @@ import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls
 import { cipherSocketAvailable, createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { toTlsError, verifyError } from './errors.js';
 import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { defaults } from './profile.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -100,9 +101,10 @@ function makeContext(config: EngineConfig, identity: TlsIdentity): tls.SecureCon
       ...(identity.passphrase === undefined ? {} : { passphrase: identity.passphrase }),
       minVersion: config.minVersion,
       ...(config.maxVersion === undefined ? {} : { maxVersion: config.maxVersion }),
-      ...(config.ciphers === undefined ? {} : { ciphers: config.ciphers }),
+      // The secure profile (profile.ts) unless the filter's options replace it.
+      ciphers: config.ciphers ?? defaults.ciphers,
+      secureOptions: config.secureOptions ?? defaults.secureOptions,
       ...(config.ticketKeys === undefined ? {} : { ticketKeys: config.ticketKeys }),
-      ...(config.secureOptions === undefined ? {} : { secureOptions: config.secureOptions }),
     });
   } catch (err) {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT',

@@ -11,6 +11,7 @@ import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
 import { forgeEngine } from './forge-engine.js';
 import { nodeEngine } from './node-engine.js';
+import { defaults } from './profile.js';
 
 /** Options both roles take. */
 export interface TlsCommonOptions extends TlsIdentity {
@@ -25,11 +26,16 @@ export interface TlsCommonOptions extends TlsIdentity {
    * `SecureInfo.authorized` / `authorizationError`.
    */
   rejectUnauthorized?: boolean;
-  /** Lowest protocol version accepted (default `'TLSv1.2'`). */
+  /** Lowest protocol version accepted (default `'TLSv1.2'`; lower only for peers that speak nothing newer). */
   minVersion?: TlsVersion;
   /** Highest protocol version offered (default: the engine's highest). */
   maxVersion?: TlsVersion;
-  /** OpenSSL cipher list for TLS 1.2 and below. */
+  /**
+   * OpenSSL cipher list (node engine), replacing the default
+   * `tls.defaults.ciphers`: TLS 1.3's suites and, for TLS 1.2, ECDHE with
+   * AES-GCM or ChaCha20-Poly1305 only. Name TLS 1.3 suites in it too, or
+   * Node caps the connection at TLS 1.2. The forge engine takes `AES128-SHA`, `AES256-SHA`.
+   */
   ciphers?: string;
   /** Milliseconds the handshake may take before `ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT` (default 10 000; 0: no limit). */
   handshakeTimeout?: number;
@@ -43,8 +49,10 @@ export interface TlsCommonOptions extends TlsIdentity {
   keylog?: Writable | string;
   /**
    * OpenSSL option flags (`crypto.constants.SSL_OP_*`), for the node engine
-   * only, e.g. `SSL_OP_LEGACY_SERVER_CONNECT` to reach a server without
-   * secure renegotiation (a forge server).
+   * only, replacing the default `tls.defaults.secureOptions` (no
+   * renegotiation, the server's cipher order). OR the defaults in to keep
+   * them: `tls.defaults.secureOptions | constants.SSL_OP_LEGACY_SERVER_CONNECT`
+   * reaches a server without secure renegotiation (a forge server).
    */
   secureOptions?: number;
   /** The engine: `'node'` (OpenSSL, default), `'forge'` (pure JavaScript), or an engine object. */
@@ -105,7 +113,7 @@ export function resolveOptions(role: 'client' | 'server', input: TlsClientOption
   for (const key of Object.keys(input)) {
     if (!known.has(key)) invalid(`unknown ${role} option "${key}"`);
   }
-  const minVersion = input.minVersion ?? 'TLSv1.2';
+  const minVersion = input.minVersion ?? defaults.minVersion;
   if (!VERSIONS.includes(minVersion)) invalid(`minVersion must be one of ${VERSIONS.join(', ')}`);
   if (input.maxVersion !== undefined) {
     if (!VERSIONS.includes(input.maxVersion)) invalid(`maxVersion must be one of ${VERSIONS.join(', ')}`);
