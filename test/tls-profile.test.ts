@@ -90,7 +90,9 @@ describe('secure defaults: a wirestack server and openssl s_client', () => {
   }
 });
 
-// s_client renegotiates when a line "R" comes on its input (without -quiet).
+// s_client renegotiates when a line "R" comes on its input (without -quiet),
+// before it sends the next line. It prints "depth=0 …" each time it verifies
+// the server's certificate: once per handshake.
 async function renegotiate(options: Partial<TlsServerOptions>): Promise<{ conn: Connection; out: Watched; client: ChildProcessWithoutNullStreams; served: Served }> {
   const served = await serve(options);
   const { client, out } = sClient(served.port, ['-tls1_2']);
@@ -100,18 +102,22 @@ async function renegotiate(options: Partial<TlsServerOptions>): Promise<{ conn: 
   expect((await conn.receiveExactly(7)).toString()).toBe('before\n');
   client.stdin.write('R\n');
   await out.until('RENEGOTIATING', 'renegotiating');
+  client.stdin.write('after\n');
   return { conn, out, client, served };
 }
 
+const handshakesOf = (out: Watched): number => out.output.split('depth=0 ').length - 1;
+
 describe('renegotiation', () => {
   it('a client asking for it is refused: the connection fails with a coded error on our side', async () => {
-    const { conn, client, served } = await renegotiate({});
+    const { conn, out, client, served } = await renegotiate({});
     try {
       // OpenSSL refuses the new ClientHello (no_renegotiation); s_client takes that as fatal and says so.
       const err = await conn.receive().then(() => null, (e: WirestackError) => e);
       expect(err?.code).toBe('ERR_WIRESTACK_TLS_ALERT');
       expect(err?.alert).toBe('handshake_failure');
       expect(await exited(client)).not.toBe(0);
+      expect(handshakesOf(out)).toBe(1);
     } finally {
       client.kill();
       await served.listener.close({ drain: false });
@@ -121,13 +127,13 @@ describe('renegotiation', () => {
   it('with secureOptions loosened, the same client renegotiates and bytes still flow intact', async () => {
     const { conn, out, client, served } = await renegotiate({ secureOptions: 0 });
     try {
+      expect((await conn.receiveExactly(6)).toString()).toBe('after\n');
+      expect(handshakesOf(out)).toBe(2);
       const data = randomBytes(64 << 10).toString('hex');
       await conn.send(data);
       await out.until(data.slice(-64), 'the bytes after renegotiation');
       const received = out.output.slice(out.output.indexOf(data.slice(0, 64)));
       expect(sha256(received.slice(0, data.length))).toBe(sha256(data));
-      client.stdin.write('after\n');
-      expect((await conn.receiveExactly(6)).toString()).toBe('after\n');
     } finally {
       client.kill();
       await served.listener.close({ drain: false });
