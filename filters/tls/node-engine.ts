@@ -85,11 +85,13 @@ class NodeEngine implements TlsEngine {
   openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
     if (!(transport instanceof net.Socket) || transport.connecting || transport.readyState !== 'open') return undefined;
     if (config.role === 'server' && serverIsPooled(config)) return undefined;
-    if (needPeerClose && !nativeEofDetectable(transport)) return undefined;
+    // Decided before the session opens: a watch that cannot work means the stream path, not a blind native one.
+    const detectable = nativeEofDetectable(transport);
+    if (needPeerClose && !detectable) return undefined;
     const session = new NodeSession(this.#socketMaker(config, params), config, host, transport);
     const plaintext = session.plaintext;
     if (plaintext === null) return undefined;
-    const peerClose = watchNativeEof(plaintext, transport);
+    const peerClose = detectable ? watchNativeEof(plaintext, transport) : null;
     // The socket ended below the TLS layer (transport.end()) and now its
     // peer has ended too: both directions are over, so close, as the socket
     // would have by itself had OpenSSL not been reading it.
