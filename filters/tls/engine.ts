@@ -34,8 +34,11 @@
  *    after also checking the host name. So both engines share one policy.
  * 6. Errors are reported once, through `host.fail()`, as a `WirestackError`
  *    whose code is one of the `ERR_WIRESTACK_TLS_*` codes (see
- *    `filters/tls/errors.ts` for the mapping helpers). After `fail()` the
- *    session is dead; the filter destroys it.
+ *    `filters/tls/errors.ts` for the mapping helpers), at once: records the
+ *    engine still holds (an alert telling the peer why) go with it, and the
+ *    filter sends them before ending the transport, waiting a bounded time
+ *    (the one wait a failure costs). After `fail()` the session is dead;
+ *    the filter destroys it.
  */
 import type { WirestackError } from '../../lib/errors.js';
 import type { Duplex } from '../../lib/stream.js';
@@ -147,8 +150,12 @@ export interface EngineHost {
    * before it. Called once; the filter decides whether it is a truncation.
    */
   peerEnded(how: 'close_notify' | 'transport'): void;
-  /** A fatal failure (rule 6). */
-  fail(error: WirestackError): void;
+  /**
+   * A fatal failure (rule 6). `lastRecords`: records not yet transmitted
+   * (an alert), to be sent before the transport is ended; they may follow a
+   * transmit that is still outstanding.
+   */
+  fail(error: WirestackError, lastRecords?: readonly Buffer[]): void;
   /** Client: a session the application may pass as `session` later to resume. May come more than once (TLS 1.3 tickets). */
   session(session: Buffer): void;
   /** One NSS key log line (with its newline), when {@link EngineConfig.keylog} is set. */

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
-import { forgeEngine } from './forge-engine.js';
+import { forgeEngine } from './forge-lazy.js';
 import { nodeEngine } from './node-engine.js';
 import { defaults } from './profile.js';
 
