@@ -203,6 +203,50 @@ describe('tls features', () => {
     expect(lines.some((l) => /^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,}\n$/.test(l))).toBe(true);
   });
 
+  it('drops key log lines while the sink is full, warns once, and queues nothing past its buffer', async () => {
+    const lines: string[] = [];
+    // A sink that takes its first line and holds it until told to flow.
+    let flowing = false;
+    let held: (() => void) | undefined;
+    const keylog = new Writable({
+      highWaterMark: 256,
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString());
+        if (flowing) cb();
+        else held = () => cb();
+      },
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => { warnings.push(warning.message); };
+    process.on('warning', onWarning);
+    try {
+      const client = tls.client({ ca: certs.ca.cert, keylog });
+      let most = 0;
+      for (let i = 0; i < 10; i++) {
+        const { c, s } = pair(client, serverFilter);
+        await roundTrip(c, s);
+        most = Math.max(most, keylog.writableLength);
+      }
+      // Ten TLS 1.3 handshakes make 50 lines of ~160 bytes; the sink holds one, and its buffer at most one more line than it allows.
+      expect(lines).toHaveLength(1);
+      expect(most).toBeLessThan(256 + 200);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('TLS key log'))).toHaveLength(1);
+      // Drained, it takes lines again.
+      flowing = true;
+      const drained = new Promise((resolve) => keylog.once('drain', resolve));
+      held!();
+      await drained;
+      const before = lines.length;
+      const { c, s } = pair(client, serverFilter);
+      await roundTrip(c, s);
+      expect(lines.length).toBeGreaterThan(before);
+      expect(lines.slice(before).every((l) => /^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+\n$/.test(l))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('handshakes and moves records one byte at a time', async () => {
     const { c, s } = pair(clientFilter, serverFilter, { maxChunkSize: 1 });
     await roundTrip(c, s);

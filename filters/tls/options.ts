@@ -3,13 +3,12 @@
  * mistake is one `ERR_WIRESTACK_INVALID_ARGUMENT` when the filter is made,
  * not a surprise during a handshake.
  */
-import { createWriteStream, openSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
 import { forgeEngine } from './forge-lazy.js';
+import { resolveKeylog, type KeylogWriter } from './keylog.js';
 import { nodeEngine } from './node-engine.js';
 import { defaults } from './profile.js';
 
@@ -45,7 +44,11 @@ export interface TlsCommonOptions extends TlsIdentity {
    * that frame their own data; also enables the native fast path on sockets.
    */
   allowTruncation?: boolean;
-  /** Where to write the session keys in NSS key log format (a Writable, or a file path appended to), for Wireshark. */
+  /**
+   * Where to write the session keys in NSS key log format (a Writable, or a
+   * file path appended to), for Wireshark. Lines that find the Writable
+   * full are dropped, with one warning, rather than queued.
+   */
   keylog?: Writable | string;
   /**
    * OpenSSL option flags (`crypto.constants.SSL_OP_*`), for the node engine
@@ -97,7 +100,7 @@ export interface ResolvedTlsOptions {
   readonly servername: string | false | undefined;
   readonly handshakeTimeout: number;
   readonly allowTruncation: boolean;
-  readonly keylog: Writable | undefined;
+  readonly keylog: KeylogWriter | undefined;
   readonly onSession: ((session: Buffer) => void) | undefined;
 }
 
@@ -198,37 +201,6 @@ function resolveEngine(engine: TlsCommonOptions['engine']): TlsEngine {
     throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: no engine named "${engine}" is available`, { layer: 'tls' });
   }
   return invalid('engine must be "node", "forge" or an engine object');
-}
-
-// Key log files are opened once per path and process and appended to, so a
-// capture of many connections decrypts with one file and filters made in a
-// loop do not each hold a descriptor.
-const keylogFiles = new Map<string, Writable>();
-
-function keylogFile(path: string): Writable {
-  const absolute = resolvePath(path);
-  let file = keylogFiles.get(absolute);
-  if (!file) {
-    let fd: number;
-    try {
-      // Opened now, so a path that cannot be written fails when the filter is made.
-      fd = openSync(absolute, 'a');
-    } catch (err) {
-      return invalid(`keylog file ${path} cannot be opened: ${(err as Error).message}`);
-    }
-    file = createWriteStream(absolute, { fd, flags: 'a' });
-    // A disk that fails later must not crash the process; the key log is a debugging aid.
-    file.on('error', (err) => process.emitWarning(`wirestack: writing the TLS key log ${path} failed: ${err.message}`));
-    keylogFiles.set(absolute, file);
-  }
-  return file;
-}
-
-function resolveKeylog(keylog: TlsCommonOptions['keylog']): Writable | undefined {
-  if (keylog === undefined) return undefined;
-  if (typeof keylog === 'string') return keylogFile(keylog);
-  if (typeof keylog === 'object' && keylog !== null && typeof (keylog as Writable).write === 'function') return keylog;
-  return invalid('keylog must be a Writable or a file path');
 }
 
 function invalid(message: string): never {
