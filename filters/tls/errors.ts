@@ -86,9 +86,10 @@ export function verifyError(verifyCode: string, message: string, cause?: unknown
 }
 
 // OpenSSL names a received alert in the error reason: "sslv3 alert handshake
-// failure", "tlsv1 alert unknown ca", "tlsv13 alert certificate required";
+// failure" ("ssl/tls alert handshake failure" from OpenSSL 3.2 on, as in
+// Node 24), "tlsv1 alert unknown ca", "tlsv13 alert certificate required";
 // Node turns the reason into the code ERR_SSL_TLSV1_ALERT_UNKNOWN_CA.
-const ALERT_CODE = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
+const ALERT_CODE = /^ERR_SSL_(?:SSLV3|SSL\/TLS|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
 // A few alerts OpenSSL reports under their own reason names.
 const NAMED_ALERTS: Readonly<Record<string, string>> = {
   ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'unrecognized_name',
