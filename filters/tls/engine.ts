@@ -29,9 +29,12 @@
  *    between). That is the transport's backpressure.
  * 5. The engine verifies the peer's certificate chain against `ca` but does
  *    NOT reject an untrusted chain itself (except a missing client
- *    certificate, see {@link EngineConfig.requestCert}): it reports the
+ *    certificate, see {@link EngineConfig.requestCert}, and a client chain
+ *    the TLS implementation refuses on its own where the filter would too,
+ *    reported through `fail()` with the verdict's code): it reports the
  *    verdict in {@link HandshakeFacts.chainError} and the filter decides,
  *    after also checking the host name. So both engines share one policy.
+ *    A verdict that cannot be read is a failure, never a pass.
  * 6. Errors are reported once, through `host.fail()`, as a `WirestackError`
  *    whose code is one of the `ERR_WIRESTACK_TLS_*` codes (see
  *    `filters/tls/errors.ts` for the mapping helpers), at once: records the

@@ -467,10 +467,11 @@ class NodeSession implements EngineSession {
     this.#teardown();
   }
 
+  // Before a pooled server has handed its socket over, the port going is
+  // what makes that socket go (and its server return to the pool).
   #teardown(): void {
     this.#socket?.destroy();
     this.#cipher?.destroy();
-    // Before a pooled server hands its socket over, this is what tells that socket to go.
     this.#port?.destroy();
   }
 }
