@@ -185,6 +185,22 @@ describe('tls features', () => {
     expect((await failureOf(other.s.secured)).code).toBe('ERR_WIRESTACK_TLS_UNKNOWN_CA');
   });
 
+  it('judges concurrent mutual-TLS clients each on its own certificate', async () => {
+    // Servers that ask for certificates are made by pooled tls.Servers, one handshake each at a time.
+    const stranger = makeCertificates({ label: 'stranger' });
+    const server = tls.server({ ...certs.server, ca: certs.ca.cert, requestCert: true, rejectUnauthorized: false });
+    const pairs = Array.from({ length: 24 }, (_, i) => {
+      const own = i % 3 === 0 ? stranger.client : certs.client;
+      return pair(tls.client({ ca: certs.ca.cert, cert: own.cert, key: own.key }), server);
+    });
+    const verdicts = await Promise.all(pairs.map(async ({ c, s }, i) => {
+      await c.send(`${i}`.padStart(2, '0'));
+      const said = Number((await s.receiveExactly(2)).toString());
+      return [said, (await s.secured).authorized] as const;
+    }));
+    expect(verdicts).toEqual(pairs.map((_, i) => [i, i % 3 !== 0]));
+  });
+
   it('picks the certificate by server name (SNI)', async () => {
     const other = makeCertificates({ names: ['other.test'] });
     const server = tls.server({ ...certs.server, sni: (name) => (name === 'other.test' ? other.server : undefined) });
