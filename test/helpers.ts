@@ -5,6 +5,14 @@ import vm from 'node:vm';
 import { type Filter, type TlsVersion, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 
+/**
+ * Whether this run lets the TLS layer use Node's private APIs
+ * (`npm run test:no-internals` runs the TLS tests again with
+ * `WIRESTACK_NODE_INTERNALS=0`). Without them no server and no
+ * truncation-detecting client takes the native path.
+ */
+export const nodeInternals = process.env.WIRESTACK_NODE_INTERNALS !== '0';
+
 /** Resolves when `stream` has emitted 'close'. */
 export function whenClosed(stream: Duplex): Promise<void> {
   // `closed` turns true before 'error' and 'close' are emitted (next tick);
