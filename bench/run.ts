@@ -9,6 +9,9 @@
 //   --only ID[,ID…]    only these rows (an id, or a group name); --list shows them
 //   --json[=PATH]      also write the rows as JSON (default bench/results.json)
 //   --markdown         also print the table as Markdown (for the README)
+//
+// WIRESTACK_NODE_INTERNALS=0 in the environment measures the TLS layer on
+// public Node API only (the header says which).
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { type BenchOptions, type Row, markdownTable, parseBytes, printTable } from './harness.js';
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
   const startedOn = machine();
   console.log(`wirestack benchmarks — ${startedOn}`);
   console.log(`measuring ${libraryUnderTest}`);
+  // The library reads it when it loads; WIRESTACK_NODE_INTERNALS=0 npm run bench shows what public-API-only TLS costs.
+  console.log(`TLS with Node's private APIs ${process.env['WIRESTACK_NODE_INTERNALS'] === '0' ? 'off (WIRESTACK_NODE_INTERNALS=0)' : 'on (where usable)'}`);
   console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes, median of ${args.opts.samples}\n`);
   const rows: Row[] = [];
   for (const group of groups) {

@@ -26,7 +26,8 @@ const TUNING_FLAGS: readonly FlagSpec[] = [
     help: 'TLS implementation: node (OpenSSL, default) or forge (JavaScript; TLS 1.0/1.1 only, implies --tls-min TLSv1)' },
   { name: 'tls-min', value: 'required', placeholder: 'VERSION', choices: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
     help: 'lowest TLS version accepted (default TLSv1.2)' },
-  { name: 'ciphers', value: 'required', placeholder: 'LIST', help: 'OpenSSL cipher list for TLS 1.2 and below' },
+  { name: 'ciphers', value: 'required', placeholder: 'LIST',
+    help: 'OpenSSL cipher list, replacing the default (TLS 1.3, and ECDHE with AES-GCM or ChaCha20 in TLS 1.2)' },
 ];
 
 /** TLS options of `connect`. */

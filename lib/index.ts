@@ -27,7 +27,7 @@ export type { DuplexPairOptions } from './duplex-pair.js';
 export { identity } from '../filters/identity.js';
 export { tls, TlsLayer } from '../filters/tls/index.js';
 export type {
-  TlsClientOptions, TlsCommonOptions, TlsServerOptions, PeerCertificate, SecureInfo, TlsStatus,
+  TlsClientOptions, TlsCommonOptions, TlsDefaults, TlsServerOptions, PeerCertificate, SecureInfo, TlsStatus,
   EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from '../filters/tls/index.js';
 export { throughput } from './stats.js';

@@ -83,7 +83,13 @@ export class Listener extends EventEmitter {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     let timer: NodeJS.Timeout | undefined;
     if (!drain) this.#destroyAll();
-    else if (timeout !== undefined) timer = setTimeout(() => this.#destroyAll(), timeout);
+    else if (timeout !== undefined) {
+      timer = setTimeout(() => this.#destroyAll(), timeout);
+      // Open connections keep the process alive by themselves; this timer
+      // only cuts them short, so it must not keep it alive once they are gone
+      // or were let go (a socket unref'd, as for an idle keep-alive).
+      timer.unref();
+    }
     return closed.finally(() => clearTimeout(timer));
   }
 

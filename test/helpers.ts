@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { type Filter, type TlsVersion, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
+
+/**
+ * Whether this run lets the TLS layer use Node's private APIs
+ * (`npm run test:no-internals` runs the TLS tests again with
+ * `WIRESTACK_NODE_INTERNALS=0`). Without them no server and no
+ * truncation-detecting client takes the native path.
+ */
+export const nodeInternals = process.env.WIRESTACK_NODE_INTERNALS !== '0';
 
 /** Resolves when `stream` has emitted 'close'. */
 export function whenClosed(stream: Duplex): Promise<void> {
@@ -39,4 +49,26 @@ export function tlsFilter(role: 'client' | 'server', options: { maxVersion?: Tls
   return role === 'client'
     ? tls.client({ ca: certs.ca.cert, servername: 'localhost', ...options })
     : tls.server({ cert: certs.server.cert, key: certs.server.key, ...options });
+}
+
+// A full garbage collection on demand, without --expose-gc on the command line
+// (as jest's leak detector does it): the flag, then V8's gc() from a fresh context.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/**
+ * Bytes the process holds live in the JS heap and in buffers (heapUsed +
+ * external, which counts ArrayBuffers), after garbage collection. Unlike RSS
+ * or a plain sample, this leaves out garbage not yet collected, whose amount
+ * depends on the Node version and the load (up to 100 MiB in the 1 GiB test
+ * on Node 24), so a bound on it can be tight.
+ */
+export async function liveBytes(): Promise<number> {
+  collectGarbage();
+  // Buffers whose release one collection starts are freed after a turn of
+  // the event loop (measured: tens of MiB otherwise); a second one frees them.
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
 }

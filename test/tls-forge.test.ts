@@ -2,9 +2,9 @@
 // options it refuses, fragmentation, early data, close and truncation,
 // alerts, timeout, pop() and the key log. Verification cases are shared with
 // the node engine in tls-verification.test.ts; interop in tls-forge-interop.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { Duplex, Writable } from 'node:stream';
 import { Layer, duplexPair, tls, wrap, type Connection, type Filter, type WirestackError } from '../lib/index.js';
 import { fragment, makeCertificates } from '../lib/testing/index.js';
 import { sha256 } from './helpers.js';
@@ -256,6 +256,36 @@ describe('forge engine: failures', () => {
     const err = await failureOf(c.receive());
     expect(err.code).toBe('ERR_WIRESTACK_TLS');
     expect(err.message).toMatch(/bad_record_mac/);
+  });
+});
+
+// What a failing layer waits for: its alert to leave, at most once (layer.ts, FAIL_FLUSH_MS).
+describe('forge engine: a failure costs one bounded wait', () => {
+  it('surfaces once its alert is written, not after a wait in the engine and another in the layer', async () => {
+    // The engine is loaded on first use (forge-lazy.ts): have it loaded before the clock is faked.
+    const warm = pair(clientFilter, serverFilter);
+    await roundTrip(warm.c, warm.s);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // A transport that finishes each write only when the test says, with room for 64 bytes.
+      const held: Array<() => void> = [];
+      const lower = new Duplex({ highWaterMark: 64, read() {}, write(_chunk, _encoding, callback) { held.push(callback); } });
+      const c = wrap(lower, clientFilter, { role: 'client', remote: { host: 'localhost' } });
+      let failed: WirestackError | undefined;
+      c.secured.catch((err: WirestackError) => { failed = err; });
+      while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      // A ServerHello too short to read: forge answers with an alert, queued behind the
+      // ClientHello still in flight, and fails.
+      lower.push(Buffer.from([22, 3, 1, 0, 4, 2, 0, 0, 0]));
+      await vi.advanceTimersByTimeAsync(150);
+      // The ClientHello leaves; what follows it (the alert) is held in turn.
+      for (const done of held.splice(0)) done();
+      await vi.advanceTimersByTimeAsync(60);
+      expect(failed?.code).toBe('ERR_WIRESTACK_TLS_HANDSHAKE');
+      expect(c.destroyed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -14,6 +14,11 @@ class Lane {
   bytes = 0;
   // The due time of the last piece queued; later pieces never overtake it.
   lastDue = 0;
+  // Set while the first piece waits for its time. Not unref'd: over a memory
+  // pair it is all that keeps the process alive until the piece arrives
+  // (unref'd, a script's top-level await would exit with code 13 and
+  // `node --test` would cancel the test). It never outlives its purpose:
+  // teardown clears it, and none is set while the stream it feeds is full.
   timer: NodeJS.Timeout | null = null;
 }
 

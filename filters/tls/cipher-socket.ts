@@ -13,13 +13,13 @@
  * (a tick later when that was synchronous, since the TLS handle must not be
  * re-entered from inside its own write), and ciphertext from the transport
  * goes into the handle with one call. Where Node's internals are not what
- * this expects, {@link cipherSocketAvailable} is false and the engine uses
- * a Duplex port instead.
+ * this expects (or `WIRESTACK_NODE_INTERNALS=0`), {@link createCipherSocket}
+ * gives `null` and the engine uses a Duplex port instead.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { getSystemErrorMap } from 'node:util';
-import { Duplex } from '../../lib/stream.js';
+import { probeTlsSocket } from './internals.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -78,35 +78,32 @@ function idleStream(): object {
 
 type CipherSocketFactory = (sink: CipherSink) => CipherSocket;
 
+// Undefined until the first port is asked for; null when Node's internals do not allow one.
 let cipherSocketFactory: CipherSocketFactory | null | undefined;
 
-/** Whether this Node's internals allow a {@link CipherSocket} (checked once). */
-export function cipherSocketAvailable(context: tls.SecureContext): boolean {
-  if (cipherSocketFactory === undefined) cipherSocketFactory = makeCipherSocketFactory(context);
-  return cipherSocketFactory !== null;
-}
-
-/** A new port for one session; call only after {@link cipherSocketAvailable} said yes. */
-export function createCipherSocket(sink: CipherSink): CipherSocket {
-  return cipherSocketFactory!(sink);
+/**
+ * A new port for one session, or `null` where this Node's internals do not
+ * allow one (found out once, before the first session opens) or making it
+ * failed: the engine then uses a public Duplex port instead.
+ */
+export function createCipherSocket(sink: CipherSink): CipherSocket | null {
+  if (cipherSocketFactory === undefined) cipherSocketFactory = probeTlsSocket(makeCipherSocketFactory, null);
+  if (cipherSocketFactory === null) return null;
+  try {
+    return cipherSocketFactory(sink);
+  } catch {
+    return null;
+  }
 }
 
 // Finds JSStreamSocket and its JSStream handle through the TLSSocket Node
 // makes over a Duplex (`_parentWrap`, `_parent`), checks they have what this
-// class overrides and calls, and derives the port class; null when anything
-// is missing.
-function makeCipherSocketFactory(context: tls.SecureContext): CipherSocketFactory | null {
-  let Base: JsStreamSocketClass | undefined;
-  let handle: Record<string, unknown> | undefined;
-  try {
-    const probe = new tls.TLSSocket(new Duplex({ read() {}, write(_chunk, _encoding, callback) { callback(); } }), { secureContext: context });
-    const tlsHandle = (probe as unknown as { _handle: { _parentWrap?: object; _parent?: Record<string, unknown> } | null })._handle;
-    Base = tlsHandle?._parentWrap?.constructor as JsStreamSocketClass | undefined;
-    handle = tlsHandle?._parent;
-    probe.destroy();
-  } catch {
-    return null;
-  }
+// class overrides and calls, derives the port class and makes one trial
+// port; null when anything is missing (a throw is caught by the probe).
+function makeCipherSocketFactory(probe: tls.TLSSocket): CipherSocketFactory | null {
+  const tlsHandle = (probe as unknown as { _handle: { _parentWrap?: object; _parent?: Record<string, unknown> } | null })._handle;
+  const Base = tlsHandle?._parentWrap?.constructor as JsStreamSocketClass | undefined;
+  const handle = tlsHandle?._parent;
   const has = (object: object | undefined, names: readonly string[]): boolean =>
     object !== undefined && names.every((name) => typeof (object as Record<string, unknown>)[name] === 'function');
   if (typeof Base !== 'function' || !(Base.prototype instanceof net.Socket) ||
@@ -212,5 +209,6 @@ function makeCipherSocketFactory(context: tls.SecureContext): CipherSocketFactor
       super.doClose(callback);
     }
   }
+  Port.create({ transmit: (_chunks, done) => done(), shutdown: () => {} }).destroy();
   return (sink) => Port.create(sink);
 }

@@ -29,13 +29,19 @@
  *    between). That is the transport's backpressure.
  * 5. The engine verifies the peer's certificate chain against `ca` but does
  *    NOT reject an untrusted chain itself (except a missing client
- *    certificate, see {@link EngineConfig.requestCert}): it reports the
+ *    certificate, see {@link EngineConfig.requestCert}, and a client chain
+ *    the TLS implementation refuses on its own where the filter would too,
+ *    reported through `fail()` with the verdict's code): it reports the
  *    verdict in {@link HandshakeFacts.chainError} and the filter decides,
  *    after also checking the host name. So both engines share one policy.
+ *    A verdict that cannot be read is a failure, never a pass.
  * 6. Errors are reported once, through `host.fail()`, as a `WirestackError`
  *    whose code is one of the `ERR_WIRESTACK_TLS_*` codes (see
- *    `filters/tls/errors.ts` for the mapping helpers). After `fail()` the
- *    session is dead; the filter destroys it.
+ *    `filters/tls/errors.ts` for the mapping helpers), at once: records the
+ *    engine still holds (an alert telling the peer why) go with it, and the
+ *    filter sends them before ending the transport, waiting a bounded time
+ *    (the one wait a failure costs). After `fail()` the session is dead;
+ *    the filter destroys it.
  */
 import type { WirestackError } from '../../lib/errors.js';
 import type { Duplex } from '../../lib/stream.js';
@@ -79,7 +85,7 @@ export interface EngineConfig extends TlsIdentity {
   readonly alpn: readonly string[] | undefined;
   readonly minVersion: TlsVersion;
   readonly maxVersion: TlsVersion | undefined;
-  /** OpenSSL cipher list (TLS 1.2 and below). Absent: the engine's default. */
+  /** OpenSSL cipher list. Absent: the engine's default (the node engine's is `profile.ts`). */
   readonly ciphers: string | undefined;
   /** Client: a session from an earlier 'session' event, to resume. */
   readonly session: Buffer | undefined;
@@ -97,7 +103,7 @@ export interface EngineConfig extends TlsIdentity {
   readonly ticketKeys: Buffer | undefined;
   /** Whether the host wants {@link EngineHost.keylog} lines (costs nothing when false). */
   readonly keylog: boolean;
-  /** OpenSSL `SSL_OP_*` flags (`crypto.constants`), node engine only. Absent: none. */
+  /** OpenSSL `SSL_OP_*` flags (`crypto.constants`), node engine only. Absent: the engine's default (`profile.ts`). */
   readonly secureOptions: number | undefined;
 }
 
@@ -147,8 +153,12 @@ export interface EngineHost {
    * before it. Called once; the filter decides whether it is a truncation.
    */
   peerEnded(how: 'close_notify' | 'transport'): void;
-  /** A fatal failure (rule 6). */
-  fail(error: WirestackError): void;
+  /**
+   * A fatal failure (rule 6). `lastRecords`: records not yet transmitted
+   * (an alert), to be sent before the transport is ended; they may follow a
+   * transmit that is still outstanding.
+   */
+  fail(error: WirestackError, lastRecords?: readonly Buffer[]): void;
   /** Client: a session the application may pass as `session` later to resume. May come more than once (TLS 1.3 tickets). */
   session(session: Buffer): void;
   /** One NSS key log line (with its newline), when {@link EngineConfig.keylog} is set. */

@@ -54,6 +54,53 @@ export function verifyCodeToErrorCode(verifyCode: string): ErrorCode {
   return VERIFY_CODES.get(verifyCode) ?? 'ERR_WIRESTACK_TLS_CERT_INVALID';
 }
 
+// OpenSSL's text for the X.509 verify codes Node names
+// (X509_verify_cert_error_string, OpenSSL 3.0): Node's public verdict,
+// `authorizationError`, holds only the code.
+const VERIFY_MESSAGES: Readonly<Record<string, string>> = {
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_GET_CRL: 'unable to get certificate CRL',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 'unable to decrypt certificate\'s signature',
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: 'unable to decrypt CRL\'s signature',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'unable to decode issuer public key',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CRL_SIGNATURE_FAILURE: 'CRL signature failure',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CRL_NOT_YET_VALID: 'CRL is not yet valid',
+  CRL_HAS_EXPIRED: 'CRL has expired',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: 'format error in certificate\'s notBefore field',
+  ERROR_IN_CERT_NOT_AFTER_FIELD: 'format error in certificate\'s notAfter field',
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: 'format error in CRL\'s lastUpdate field',
+  ERROR_IN_CRL_NEXT_UPDATE_FIELD: 'format error in CRL\'s nextUpdate field',
+  OUT_OF_MEM: 'out of memory',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  CERT_CHAIN_TOO_LONG: 'certificate chain too long',
+  CERT_REVOKED: 'certificate revoked',
+  INVALID_CA: 'invalid CA certificate',
+  PATH_LENGTH_EXCEEDED: 'path length constraint exceeded',
+  INVALID_PURPOSE: 'unsuitable certificate purpose',
+  CERT_UNTRUSTED: 'certificate not trusted',
+  CERT_REJECTED: 'certificate rejected',
+};
+
+/**
+ * A coded error for the verdict a TLS socket reports in `authorizationError`
+ * (an X.509 verify code such as `'DEPTH_ZERO_SELF_SIGNED_CERT'`; an `Error`
+ * carrying one is taken too). Anything else, an empty or missing reason
+ * included, is a failure: a verdict that cannot be read is not a pass.
+ */
+export function authorizationFailure(reason: unknown): WirestackError {
+  const code = typeof reason === 'string' ? reason : (reason as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code !== '') {
+    return verifyError(code, VERIFY_MESSAGES[code] ?? (reason instanceof Error ? reason.message : 'certificate verification failed'));
+  }
+  return verifyError('UNKNOWN_VERDICT', 'the TLS implementation gave no verdict on the peer\'s certificate, so it is not trusted');
+}
+
 /** A coded error for a certificate that failed verification. */
 export function verifyError(verifyCode: string, message: string, cause?: unknown): WirestackError {
   return new WirestackError(verifyCodeToErrorCode(verifyCode), `tls: ${message} (${verifyCode})`,
@@ -61,9 +108,10 @@ export function verifyError(verifyCode: string, message: string, cause?: unknown
 }
 
 // OpenSSL names a received alert in the error reason: "sslv3 alert handshake
-// failure", "tlsv1 alert unknown ca", "tlsv13 alert certificate required";
+// failure" ("ssl/tls alert handshake failure" from OpenSSL 3.2 on, as in
+// Node 24), "tlsv1 alert unknown ca", "tlsv13 alert certificate required";
 // Node turns the reason into the code ERR_SSL_TLSV1_ALERT_UNKNOWN_CA.
-const ALERT_CODE = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
+const ALERT_CODE = /^ERR_SSL_(?:SSLV3|SSL\/TLS|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
 // A few alerts OpenSSL reports under their own reason names.
 const NAMED_ALERTS: Readonly<Record<string, string>> = {
   ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'unrecognized_name',

@@ -19,6 +19,7 @@ import forge from 'node-forge';
 import { WirestackError } from '../../lib/errors.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, SessionParams, TlsEngine, TlsVersion } from './engine.js';
 import { alertError } from './errors.js';
+import { refuseUnsupported, suiteNames, unsupported } from './forge-options.js';
 import { parseCertificates, splitPem, verifyChain } from './verify.js';
 
 type Callback = (err?: Error | null) => void;
@@ -33,16 +34,6 @@ const MAX_RECORD = 16384 + 2048;
 const MAX_TAIL = 1 << 20;
 // Plaintext per record forge makes (its tls.MaxFragment).
 const RECORD_PLAINTEXT = 16384 - 1024;
-// How long a failing session waits for its last records (an alert) to be taken by the transport.
-const FAIL_FLUSH_MS = 200;
-
-// Cipher suites by their OpenSSL and IANA names; forge has no others.
-const SUITES: Readonly<Record<string, string>> = {
-  'AES128-SHA': 'TLS_RSA_WITH_AES_128_CBC_SHA',
-  'AES256-SHA': 'TLS_RSA_WITH_AES_256_CBC_SHA',
-  TLS_RSA_WITH_AES_128_CBC_SHA: 'TLS_RSA_WITH_AES_128_CBC_SHA',
-  TLS_RSA_WITH_AES_256_CBC_SHA: 'TLS_RSA_WITH_AES_256_CBC_SHA',
-};
 
 const PROTOCOLS: Readonly<Record<number, TlsVersion>> = { 1: 'TLSv1', 2: 'TLSv1.1' };
 const VERSION_ORDER: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -104,22 +95,6 @@ class ForgeEngine implements TlsEngine {
 /** The engine built on node-forge (pure JavaScript; TLS 1.0/1.1, RSA, AES-CBC). */
 export const forgeEngine: TlsEngine = new ForgeEngine();
 
-// Every option forge cannot honour is refused by name, never ignored.
-function refuseUnsupported(config: EngineConfig): void {
-  if (config.minVersion !== 'TLSv1' && config.minVersion !== 'TLSv1.1') {
-    unsupported('minVersion', `the forge engine speaks TLS 1.0 and 1.1 only; pass minVersion: 'TLSv1' (or 'TLSv1.1' on a client) to accept them (it is ${config.minVersion}, the default, otherwise)`);
-  }
-  if (config.role === 'server' && config.minVersion !== 'TLSv1') {
-    unsupported('minVersion', 'a forge server negotiates TLS 1.0 only; pass minVersion: \'TLSv1\'');
-  }
-  if (config.alpn !== undefined) unsupported('alpn', 'node-forge has no ALPN');
-  if (config.session !== undefined) unsupported('session', 'the forge engine does not resume sessions');
-  if (config.ticketKeys !== undefined) unsupported('ticketKeys', 'the forge engine does not resume sessions');
-  if (config.sni !== undefined) unsupported('sni', 'the forge engine has no SNI callback');
-  if (config.pfx !== undefined) unsupported('pfx', 'the forge engine takes PEM cert and key only');
-  if (config.secureOptions !== undefined) unsupported('secureOptions', 'it holds OpenSSL flags');
-}
-
 function readKey(config: EngineConfig): string | undefined {
   const pems = splitPem(config.key, '(?:RSA |ENCRYPTED )?PRIVATE KEY');
   if (pems.length === 0) {
@@ -138,20 +113,7 @@ function readKey(config: EngineConfig): string | undefined {
 }
 
 function cipherSuites(ciphers: string | undefined): forge.tls.CipherSuite[] {
-  const all = forge.tls.CipherSuites;
-  if (ciphers === undefined) return [all.TLS_RSA_WITH_AES_128_CBC_SHA!, all.TLS_RSA_WITH_AES_256_CBC_SHA!];
-  const names = ciphers.split(/[:, ]+/).filter((name) => name !== '' && !name.startsWith('@'));
-  const suites = names.map((name) => {
-    const suite = SUITES[name];
-    if (!suite) unsupported('ciphers', `the forge engine has only AES128-SHA and AES256-SHA, not "${name}"`);
-    return all[suite]!;
-  });
-  if (suites.length === 0) unsupported('ciphers', 'no cipher suite named');
-  return [...new Set(suites)];
-}
-
-function unsupported(option: string, why: string): never {
-  throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: option "${option}" is not supported: ${why}`, { layer: 'tls' });
+  return suiteNames(ciphers).map((name) => forge.tls.CipherSuites[name]!);
 }
 
 function invalid(message: string): never {
@@ -163,10 +125,8 @@ class ForgeSession implements EngineSession {
   readonly #config: EngineConfig;
   readonly #prepared: Prepared;
   readonly #conn: forge.tls.Connection;
-  // Set by destroy() or once a failure is reported: no more host calls.
+  // Set by destroy() or at a failure: nothing more is processed, no more host calls.
   #dead = false;
-  // Set at a failure: nothing more is processed, only the outbox is flushed.
-  #failed = false;
   // True until forge's `connected`.
   #handshaking = true;
   // Ciphertext received and not yet handed to forge: a partial record.
@@ -224,7 +184,7 @@ class ForgeSession implements EngineSession {
       dataReady: (c) => {
         const bytes = c.data.getBytes();
         // OpenSSL sends empty records in TLS 1.0 CBC (against BEAST): nothing to deliver.
-        if (bytes.length > 0 && !this.#dead && !this.#failed) this.#host.deliver(Buffer.from(bytes, 'latin1'));
+        if (bytes.length > 0 && !this.#dead) this.#host.deliver(Buffer.from(bytes, 'latin1'));
       },
       closed: () => {},
       error: (_c, error) => this.#onForgeError(error),
@@ -246,7 +206,7 @@ class ForgeSession implements EngineSession {
   }
 
   receive(chunk: Buffer): void {
-    if (this.#dead || this.#failed) return;
+    if (this.#dead) return;
     if (this.#closeNotify) {
       this.#keepTail(chunk);
       return;
@@ -257,7 +217,7 @@ class ForgeSession implements EngineSession {
   }
 
   send(chunks: Buffer[], done: Callback): void {
-    if (this.#dead || this.#failed) return;
+    if (this.#dead) return;
     if (this.#handshaking) {
       this.#early.push({ chunks, done });
       return;
@@ -271,7 +231,7 @@ class ForgeSession implements EngineSession {
   }
 
   close(done: Callback): void {
-    if (this.#dead || this.#failed) return;
+    if (this.#dead) return;
     if (this.#handshaking) {
       this.#earlyClose = done;
       return;
@@ -281,7 +241,7 @@ class ForgeSession implements EngineSession {
   }
 
   transportEnded(): void {
-    if (this.#dead || this.#failed || this.#peerEndSaid) return;
+    if (this.#dead || this.#peerEndSaid) return;
     this.#peerEndSaid = true;
     this.#host.peerEnded('transport');
   }
@@ -303,7 +263,7 @@ class ForgeSession implements EngineSession {
   // Hands every complete record to forge, one at a time, and stops at the
   // peer's close_notify: what follows it is not ours.
   #processRecords(): void {
-    while (!this.#dead && !this.#failed && !this.#closeNotify && this.#inboxBytes >= 5) {
+    while (!this.#dead && !this.#closeNotify && this.#inboxBytes >= 5) {
       const head = this.#inbox[0]!.length >= 5 ? this.#inbox[0]! : this.#take(this.#inboxBytes, true);
       const type = head[0]!;
       const length = head.readUInt16BE(3);
@@ -337,7 +297,7 @@ class ForgeSession implements EngineSession {
     this.#inbox = [];
     this.#inboxBytes = 0;
     for (const chunk of rest) this.#keepTail(chunk);
-    if (this.#failed) return;
+    if (this.#dead) return;
     if (!this.#peerEndSaid) {
       this.#peerEndSaid = true;
       this.#host.peerEnded('close_notify');
@@ -357,7 +317,7 @@ class ForgeSession implements EngineSession {
   }
 
   #onConnected(): void {
-    if (this.#dead || this.#failed) return;
+    if (this.#dead) return;
     const session = this.#conn.session as unknown as SessionInternals;
     const protocol = PROTOCOLS[session.version?.minor ?? 0] ?? 'unknown';
     const suite = session.cipherSuite;
@@ -460,21 +420,16 @@ class ForgeSession implements EngineSession {
     else this.#flushWaiters.push(done);
   }
 
-  // forge has usually queued an alert telling the peer why; it leaves
-  // before the failure is reported (the filter then ends the transport),
-  // waiting at most FAIL_FLUSH_MS for a transmit already in flight.
+  // forge has usually queued an alert telling the peer why: what is not
+  // transmitted yet goes with the failure, reported at once, and the filter
+  // sends it before ending the transport (engine rule 6). Waiting here for
+  // a transmit in flight would add a second wait to the filter's.
   #fail(error: WirestackError): void {
-    if (this.#dead || this.#failed) return;
-    this.#failed = true;
-    const report = (): void => {
-      clearTimeout(timer);
-      if (this.#dead) return;
-      this.#dead = true;
-      this.#host.fail(error);
-    };
-    const timer = setTimeout(report, FAIL_FLUSH_MS);
-    timer.unref();
-    this.#whenFlushed(report);
+    if (this.#dead) return;
+    this.#dead = true;
+    const lastRecords = this.#outbox;
+    this.#outbox = [];
+    this.#host.fail(error, lastRecords);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Filter } from '../../lib/filter.js';
 import type { Duplex } from '../../lib/stream.js';
 import { TlsLayer } from './layer.js';
 import { resolveOptions, type TlsClientOptions, type TlsServerOptions } from './options.js';
+import { defaults } from './profile.js';
 
 /**
  * A TLS client filter: the layer it makes starts the handshake at once.
@@ -36,12 +37,17 @@ function server(options: TlsServerOptions): Filter {
   return { name: resolved.name, attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
 }
 
-/** The TLS filter's factories. */
-export const tls = { client, server } as const;
+/**
+ * The TLS filter's factories, and the defaults they use (Mozilla's
+ * "intermediate" profile: TLS 1.2 and 1.3, ECDHE with AEAD ciphers only,
+ * no renegotiation, the server's cipher order).
+ */
+export const tls = { client, server, defaults } as const;
 
 export { TlsLayer } from './layer.js';
 export type { TlsClientOptions, TlsCommonOptions, TlsServerOptions } from './options.js';
 export type { PeerCertificate, SecureInfo, TlsStatus } from './info.js';
+export type { TlsDefaults } from './profile.js';
 export type {
   EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from './engine.js';

@@ -72,7 +72,7 @@ export class TlsLayer extends Layer {
       deliver: (chunk) => box.layer!.#host.deliver(chunk),
       secure: (facts) => box.layer!.#host.secure(facts),
       peerEnded: (how) => box.layer!.#host.peerEnded(how),
-      fail: (error) => box.layer!.#host.fail(error),
+      fail: (error, lastRecords) => box.layer!.#host.fail(error, lastRecords),
       session: (session) => box.layer!.#host.session(session),
       keylog: (line) => box.layer!.#host.keylog(line),
     };
@@ -135,7 +135,7 @@ export class TlsLayer extends Layer {
     },
     secure: (facts) => this.#onSecure(facts),
     peerEnded: (how) => this.#onPeerEnded(how),
-    fail: (error) => this.#failAfterFlush(error),
+    fail: (error, lastRecords) => this.#failAfterFlush(error, lastRecords ?? []),
     session: (session) => {
       this.emit('session', session);
       this.#options.onSession?.(session);
@@ -181,10 +181,16 @@ export class TlsLayer extends Layer {
   }
 
   // The engine's last records are usually an alert telling the peer why;
-  // end the transport so they are delivered (a destroy would reset it and
-  // the alert could be lost), then fail. Bounded, for a peer that never reads.
-  #failAfterFlush(error: WirestackError): void {
+  // send the ones it still held, end the transport so they are delivered (a
+  // destroy would reset it and the alert could be lost), then fail. Bounded,
+  // for a peer that never reads: the only wait a failure costs (engines
+  // report at once, engine rule 6), and none when the transport is full.
+  #failAfterFlush(error: WirestackError, lastRecords: readonly Buffer[]): void {
     if (this.#native || this.destroyed || !this.lowerWritable) {
+      this.destroy(error);
+      return;
+    }
+    if (lastRecords.length > 0 && !this.writeDown([...lastRecords])) {
       this.destroy(error);
       return;
     }

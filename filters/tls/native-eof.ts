@@ -18,6 +18,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { getSystemErrorMap } from 'node:util';
+import { nodeInternalsAllowed, probeTlsSocket } from './internals.js';
 
 /** How the peer's side ended, once known. */
 export type NativePeerClose = 'close_notify' | 'transport';
@@ -37,17 +38,32 @@ const UV_EALREADY = (() => {
   return undefined;
 })();
 
-/** Whether {@link watchNativeEof} can work on `transport` here. */
+// Whether a TLS handle has what watchNativeEof wraps: asked once, of the probe.
+let tlsHandleWatchable: boolean | undefined;
+
+/**
+ * Whether {@link watchNativeEof} can work on `transport` here: decided
+ * before the session opens (the transport's handle, and a probe TLSSocket
+ * for the TLS handle's shape), so that a Node without these internals
+ * takes the stream path instead. False with `WIRESTACK_NODE_INTERNALS=0`.
+ */
 export function nativeEofDetectable(transport: net.Socket): boolean {
+  if (!nodeInternalsAllowed || process.platform === 'win32' || UV_EALREADY === undefined) return false;
   const handle = (transport as unknown as { _handle: Partial<StreamHandle> | null })._handle;
-  return process.platform !== 'win32' && UV_EALREADY !== undefined &&
-    typeof handle?.readStart === 'function' && typeof handle.readStop === 'function';
+  if (typeof handle?.readStart !== 'function' || typeof handle.readStop !== 'function') return false;
+  tlsHandleWatchable ??= probeTlsSocket((socket) => {
+    const tlsHandle = (socket as unknown as { _handle: Partial<TlsHandle> | null })._handle;
+    return typeof tlsHandle?.onread === 'function' && typeof tlsHandle.readStart === 'function' &&
+      typeof tlsHandle.readStop === 'function' && typeof tlsHandle._parent === 'object' && tlsHandle._parent !== null;
+  }, false);
+  return tlsHandleWatchable;
 }
 
 /**
  * Watches `socket` (a TLSSocket just made on `transport`'s handle) for the
  * end of the peer's side; the result says how it ended, or `undefined`
- * before it has. Returns `null` when the handles are not as expected.
+ * before it has. Returns `null` when the handles are not as expected, which
+ * {@link nativeEofDetectable} has ruled out before the session opened.
  */
 export function watchNativeEof(socket: tls.TLSSocket, transport: net.Socket): (() => NativePeerClose | undefined) | null {
   const tcp = (transport as unknown as { _handle: StreamHandle | null })._handle;

@@ -6,25 +6,59 @@
  * Node's internals do not allow one, a Duplex whose readable side is the
  * ciphertext the filter received and whose writable side is the ciphertext
  * OpenSSL wants sent (TLSSocket takes it through Node's JSStreamSocket).
+ *
+ * Clients are made with `tls.connect({ socket })`. A server that judges
+ * client certificates, and every server when private APIs are off, is made
+ * by a `tls.Server` (server-pool.ts): only such a socket reports its errors
+ * and its verdict through public API. Other servers are a bare
+ * `new TLSSocket`, which the native path needs (the socket at once), and
+ * whose errors come through the private `'_tlsError'` event.
+ *
+ * The peer certificate's verdict is always Node's public one, `authorized`
+ * and `authorizationError`; anything but an explicit pass is a failure.
  */
+import { constants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import { Duplex } from '../../lib/stream.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
-import { cipherSocketAvailable, createCipherSocket, type CipherSocket } from './cipher-socket.js';
-import { toTlsError, verifyError } from './errors.js';
+import { createCipherSocket, type CipherSocket } from './cipher-socket.js';
+import { authorizationFailure, toTlsError, verifyError } from './errors.js';
+import { probeTlsSocket } from './internals.js';
 import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { defaults } from './profile.js';
+import { ServerPool, type HandshakeOutcome } from './server-pool.js';
 
 type Callback = (err?: Error | null) => void;
 
-// What TLSSocket keeps internally and that this engine reads: the native
-// handle's verifyError() (the chain verdict Node itself uses, for either
-// role) and the readable state's `ended` flag (set synchronously when
-// OpenSSL sees close_notify; `readableEnded` only after 'end' is emitted).
-interface TlsSocketInternals {
-  _handle: { verifyError(): (Error & { code?: string }) | null } | null;
-  _readableState: { ended: boolean };
+/**
+ * Makes a session's TLSSocket over its transport: at once (clients, bare
+ * servers), or `null` when a pooled server hands it over at the end of the
+ * handshake, through `outcome.secure`.
+ */
+type SocketMaker = (transport: Duplex, outcome: HandshakeOutcome) => tls.TLSSocket | null;
+
+// Node's own handshake timer on pooled server sockets, set out of reach:
+// the filter times the handshake (its handshakeTimeout, 0 for none).
+const NO_HANDSHAKE_TIMEOUT = 2 ** 31 - 1;
+
+// Whether a bare server TLSSocket's errors can be heard ('_tlsError'): asked once, of the probe.
+let tlsErrorEventHeard: boolean | undefined;
+
+function bareServerUsable(): boolean {
+  tlsErrorEventHeard ??= probeTlsSocket((socket) => {
+    let heard = false;
+    socket.once('_tlsError', () => { heard = true; });
+    (socket as unknown as { _tlsError(err: Error): unknown })._tlsError(new Error('probe'));
+    return heard;
+  }, false);
+  return tlsErrorEventHeard;
+}
+
+// A server made at once (not pooled) must be able to report its errors, and must not judge certificates.
+function serverIsPooled(config: EngineConfig): boolean {
+  return config.requestCert || !bareServerUsable();
 }
 
 class NodeEngine implements TlsEngine {
@@ -32,55 +66,120 @@ class NodeEngine implements TlsEngine {
   // One secure context per filter config: parsed keys and CAs are shared by
   // its connections, and a server's ticket keys live there (resumption).
   readonly #contexts = new WeakMap<EngineConfig, tls.SecureContext>();
+  // The tls.Server pool of a filter config whose servers are pooled.
+  readonly #pools = new WeakMap<EngineConfig, ServerPool>();
   // Contexts for identities an SNI callback returned, made once each.
   readonly #sniContexts = new WeakMap<TlsIdentity, tls.SecureContext>();
 
   check(config: EngineConfig): void {
-    this.#contextFor(config);
+    if (config.role === 'server' && serverIsPooled(config)) this.#poolFor(config);
+    else this.#contextFor(config);
   }
 
   open(config: EngineConfig, params: SessionParams, host: EngineHost): EngineSession {
-    const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
-    return new NodeSession(this.#contextFor(config), config, params, host, sniContext, null);
+    return new NodeSession(this.#socketMaker(config, params), config, host, null);
   }
 
   // The native fast path: OpenSSL gets the connected socket's handle itself.
   // How the peer closed is read off the handles (native-eof.ts), where that works.
   openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
-    if (!(transport instanceof net.Socket) || !(transport as unknown as { _handle: unknown })._handle || transport.connecting) {
-      return undefined;
-    }
-    if (needPeerClose && !nativeEofDetectable(transport)) return undefined;
-    const sniContext = (identity: TlsIdentity): tls.SecureContext => this.#sniContextFor(config, identity);
-    const session = new NodeSession(this.#contextFor(config), config, params, host, sniContext, transport);
-    const peerClose = watchNativeEof(session.plaintext as tls.TLSSocket, transport);
+    if (!(transport instanceof net.Socket) || transport.connecting || transport.readyState !== 'open') return undefined;
+    if (config.role === 'server' && serverIsPooled(config)) return undefined;
+    // Decided before the session opens: a watch that cannot work means the stream path, not a blind native one.
+    const detectable = nativeEofDetectable(transport);
+    if (needPeerClose && !detectable) return undefined;
+    const session = new NodeSession(this.#socketMaker(config, params), config, host, transport);
+    const plaintext = session.plaintext;
+    if (plaintext === null) return undefined;
+    const peerClose = detectable ? watchNativeEof(plaintext, transport) : null;
     // The socket ended below the TLS layer (transport.end()) and now its
     // peer has ended too: both directions are over, so close, as the socket
     // would have by itself had OpenSSL not been reading it.
-    session.plaintext.once('end', () => {
-      if (transport.writableFinished) session.plaintext.destroy();
+    plaintext.once('end', () => {
+      if (transport.writableFinished) plaintext.destroy();
     });
     return {
-      plaintext: session.plaintext,
+      plaintext,
       session,
-      // Without the watch (handles not as expected), a bare end is the safe answer.
+      // nativeEofDetectable() vouched for the watch; were it missing, a bare end is the safe answer.
       peerClose: () => (peerClose ? peerClose() ?? 'transport' : needPeerClose ? 'transport' : 'unknown'),
     };
+  }
+
+  #socketMaker(config: EngineConfig, params: SessionParams): SocketMaker {
+    if (config.role === 'client') {
+      const context = this.#contextFor(config);
+      return (transport) => tls.connect({
+        socket: transport,
+        secureContext: context,
+        ...(params.servername === undefined ? {} : { servername: params.servername }),
+        ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
+        ...(config.session === undefined ? {} : { session: config.session }),
+        // The filter applies the verification policy itself (engine rule 5).
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      });
+    }
+    if (serverIsPooled(config)) {
+      const pool = this.#poolFor(config);
+      return (transport, outcome) => {
+        pool.accept(transport, outcome);
+        return null;
+      };
+    }
+    const context = this.#contextFor(config);
+    return (transport) => new tls.TLSSocket(transport, {
+      isServer: true,
+      secureContext: context,
+      ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
+      ...(config.sni === undefined ? {} : { SNICallback: this.#sniCallback(config) }),
+    });
   }
 
   #contextFor(config: EngineConfig): tls.SecureContext {
     let context = this.#contexts.get(config);
     if (!context) {
-      context = makeContext(config, config);
+      context = refusedAsInvalid(() => tls.createSecureContext(contextOptions(config, config)));
       this.#contexts.set(config, context);
     }
     return context;
   }
 
+  #poolFor(config: EngineConfig): ServerPool {
+    let pool = this.#pools.get(config);
+    if (!pool) {
+      const options = contextOptions(config, config);
+      pool = refusedAsInvalid(() => new ServerPool({
+        ...options,
+        // tls.Server adds the server's cipher order unless told; the profile (or the user's flags) decides.
+        honorCipherOrder: (options.secureOptions! & constants.SSL_OP_CIPHER_SERVER_PREFERENCE) !== 0,
+        requestCert: config.requestCert,
+        // Only makes OpenSSL refuse a missing client certificate, and Node a chain it does not trust,
+        // which the filter's policy would refuse too; the verdict still reaches the filter (see NodeSession).
+        rejectUnauthorized: config.requestCert && config.rejectUnauthorized,
+        ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
+        ...(config.sni === undefined ? {} : { SNICallback: this.#sniCallback(config) }),
+        handshakeTimeout: NO_HANDSHAKE_TIMEOUT,
+      }));
+      this.#pools.set(config, pool);
+    }
+    return pool;
+  }
+
+  #sniCallback(config: EngineConfig) {
+    const choose = config.sni!;
+    return (servername: string, callback: (err: Error | null, context?: tls.SecureContext) => void): void => {
+      Promise.resolve()
+        .then(() => choose(servername))
+        .then((identity) => callback(null, identity === undefined ? undefined : this.#sniContextFor(config, identity)))
+        .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
+    };
+  }
+
   #sniContextFor(config: EngineConfig, identity: TlsIdentity): tls.SecureContext {
     let context = this.#sniContexts.get(identity);
     if (!context) {
-      context = makeContext(config, identity);
+      context = refusedAsInvalid(() => tls.createSecureContext(contextOptions(config, identity)));
       this.#sniContexts.set(identity, context);
     }
     return context;
@@ -90,20 +189,25 @@ class NodeEngine implements TlsEngine {
 /** The engine built on Node's `tls` module (OpenSSL). */
 export const nodeEngine: TlsEngine = new NodeEngine();
 
-function makeContext(config: EngineConfig, identity: TlsIdentity): tls.SecureContext {
+function contextOptions(config: EngineConfig, identity: TlsIdentity): tls.SecureContextOptions {
+  return {
+    ...pemOption('ca', config.ca),
+    ...pemOption('cert', identity.cert),
+    ...pemOption('key', identity.key),
+    ...(identity.pfx === undefined ? {} : { pfx: identity.pfx }),
+    ...(identity.passphrase === undefined ? {} : { passphrase: identity.passphrase }),
+    minVersion: config.minVersion,
+    ...(config.maxVersion === undefined ? {} : { maxVersion: config.maxVersion }),
+    // The secure profile (profile.ts) unless the filter's options replace it.
+    ciphers: config.ciphers ?? defaults.ciphers,
+    secureOptions: config.secureOptions ?? defaults.secureOptions,
+    ...(config.ticketKeys === undefined ? {} : { ticketKeys: config.ticketKeys }),
+  };
+}
+
+function refusedAsInvalid<T>(make: () => T): T {
   try {
-    return tls.createSecureContext({
-      ...pemOption('ca', config.ca),
-      ...pemOption('cert', identity.cert),
-      ...pemOption('key', identity.key),
-      ...(identity.pfx === undefined ? {} : { pfx: identity.pfx }),
-      ...(identity.passphrase === undefined ? {} : { passphrase: identity.passphrase }),
-      minVersion: config.minVersion,
-      ...(config.maxVersion === undefined ? {} : { maxVersion: config.maxVersion }),
-      ...(config.ciphers === undefined ? {} : { ciphers: config.ciphers }),
-      ...(config.ticketKeys === undefined ? {} : { ticketKeys: config.ticketKeys }),
-      ...(config.secureOptions === undefined ? {} : { secureOptions: config.secureOptions }),
-    });
+    return make();
   } catch (err) {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT',
       `tls: the certificates, keys or protocol options were refused: ${(err as Error).message}`, { layer: 'tls', cause: err });
@@ -123,28 +227,37 @@ class NodeSession implements EngineSession {
   // OpenSSL writes to either goes to host.transmit().
   readonly #cipher: CipherSocket | null = null;
   readonly #port: Duplex | null = null;
-  readonly #socket: tls.TLSSocket;
+  // The native path's socket, and so the transport itself.
+  readonly #native: net.Socket | null;
+  // The TLSSocket; null until a pooled server hands it over at the end of the handshake.
+  #socket: tls.TLSSocket | null = null;
   // Set by destroy() or a failure: no more host calls.
   #dead = false;
-  // True until the 'secure' / 'secureConnect' event.
+  // True until the handshake is done.
   #handshaking = true;
   // Set when the transport's EOF is handed to OpenSSL.
   #transportEofGiven = false;
   // Whether OpenSSL had already seen close_notify when the transport's EOF was handed over.
   #closeNotifyBeforeEof = false;
+  // Set when the TLSSocket's plaintext stream ended (its push(null)).
+  #plaintextEnded = false;
   // close()'s callback, called when OpenSSL has written its last record (close_notify).
   #closeDone: Callback | null = null;
+  // Plaintext, and a close, given before a pooled server handed the socket over.
+  #held: { chunks: Buffer[]; done: Callback } | null = null;
+  #heldClose: Callback | null = null;
 
-  constructor(context: tls.SecureContext, config: EngineConfig, params: SessionParams, host: EngineHost,
-    sniContext: (identity: TlsIdentity) => tls.SecureContext, native: net.Socket | null) {
+  constructor(makeSocket: SocketMaker, config: EngineConfig, host: EngineHost, native: net.Socket | null) {
     this.#host = host;
     this.#config = config;
-    if (native === null && cipherSocketAvailable(context)) {
+    this.#native = native;
+    if (native === null) {
       this.#cipher = createCipherSocket({
         transmit: (chunks, done) => this.#transmit(chunks, done),
         shutdown: () => this.#closed(),
       });
-    } else if (native === null) {
+    }
+    if (native === null && this.#cipher === null) {
       this.#port = new Duplex({
         allowHalfOpen: true,
         read: () => {},
@@ -155,36 +268,32 @@ class NodeSession implements EngineSession {
           this.#closed();
         },
       });
-      // Registered before TLSSocket's own 'end' listener, so it runs just
+      // Registered before JSStreamSocket's own 'end' listener, so it runs just
       // before OpenSSL is told of the EOF (see #noteTransportEof).
       this.#port.on('end', () => this.#noteTransportEof());
     }
-    const transport = native ?? this.#cipher ?? this.#port!;
-    this.#socket = config.role === 'client'
-      ? tls.connect({
-        socket: transport,
-        secureContext: context,
-        ...(params.servername === undefined ? {} : { servername: params.servername }),
-        ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
-        ...(config.session === undefined ? {} : { session: config.session }),
-        // The filter applies the verification policy itself (engine rule 5).
-        rejectUnauthorized: false,
-        checkServerIdentity: () => undefined,
-      })
-      : new tls.TLSSocket(transport, {
-        isServer: true,
-        secureContext: context,
-        requestCert: config.requestCert,
-        // Only makes OpenSSL refuse a missing client certificate; the chain itself is judged by the filter.
-        rejectUnauthorized: config.requestCert && config.rejectUnauthorized,
-        ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
-        ...(config.sni === undefined ? {} : { SNICallback: this.#sniCallback(config, sniContext) }),
-      });
-    this.#listen(config, native === null);
+    const outcome: HandshakeOutcome = {
+      secure: (socket) => this.#adopt(socket, true),
+      // Node refuses a client chain it does not trust itself (pooled servers with rejectUnauthorized): say why.
+      failed: (err, socket) => this.#fail(socket?.authorizationError ? authorizationFailure(socket.authorizationError) : toTlsError(err, true)),
+      ...(config.keylog ? { keylog: (line: Buffer) => { if (!this.#dead) this.#host.keylog(line); } } : {}),
+    };
+    let socket: tls.TLSSocket | null;
+    try {
+      socket = makeSocket(native ?? this.#cipher ?? this.#port!, outcome);
+    } catch (err) {
+      // On a socket, the caller takes the stream path instead (plaintext is null).
+      if (native) return;
+      // Not a throw out of open(): a coded failure, once open() has returned (engine rule 3).
+      queueMicrotask(() => this.#fail(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED',
+        `tls: Node's TLS could not start a session: ${(err as Error).message}`, { layer: 'tls', cause: err })));
+      return;
+    }
+    if (socket) this.#adopt(socket, false);
   }
 
-  /** The native path's plaintext stream: the TLSSocket itself. */
-  get plaintext(): Duplex {
+  /** The native path's plaintext stream: the TLSSocket itself (null if it could not be made). */
+  get plaintext(): tls.TLSSocket | null {
     return this.#socket;
   }
 
@@ -197,6 +306,11 @@ class NodeSession implements EngineSession {
   send(chunks: Buffer[], done: Callback): void {
     if (this.#dead) return;
     const socket = this.#socket;
+    if (socket === null) {
+      // The layer sends one batch at a time, waiting for `done`: one is held at most.
+      this.#held = { chunks, done };
+      return;
+    }
     let room = true;
     if (chunks.length === 1) {
       room = socket.write(chunks[0]);
@@ -211,6 +325,10 @@ class NodeSession implements EngineSession {
 
   close(done: Callback): void {
     if (this.#dead) return;
+    if (this.#socket === null) {
+      this.#heldClose = done;
+      return;
+    }
     this.#closeDone = done;
     this.#socket.end();
   }
@@ -228,17 +346,18 @@ class NodeSession implements EngineSession {
   destroy(): void {
     if (this.#dead) return;
     this.#dead = true;
-    this.#socket.destroy();
-    this.#cipher?.destroy();
-    this.#port?.destroy();
+    this.#teardown();
   }
 
   // Just before OpenSSL is told of the transport's EOF, every byte before
-  // it has been given to OpenSSL synchronously, so the TLSSocket's readable
-  // state tells whether a close_notify was among them.
+  // it has been given to OpenSSL synchronously, so whether the plaintext
+  // stream has already ended tells whether a close_notify was among them.
+  // Before a pooled server handed the socket over, the handshake is not
+  // done, and now cannot be: the peer has ended.
   #noteTransportEof(): void {
-    this.#closeNotifyBeforeEof = (this.#socket as unknown as TlsSocketInternals)._readableState.ended;
+    this.#closeNotifyBeforeEof = this.#plaintextEnded;
     this.#transportEofGiven = true;
+    if (this.#socket === null && !this.#dead) this.#host.peerEnded('transport');
   }
 
   // OpenSSL has written its last record (close_notify): close() is done.
@@ -253,15 +372,43 @@ class NodeSession implements EngineSession {
     else this.#host.transmit(chunks, callback);
   }
 
+  // The session's TLSSocket, made at once or handed over by a pooled server
+  // once its handshake is done (then 'secure' has been and gone).
+  #adopt(socket: tls.TLSSocket, handshakeDone: boolean): void {
+    this.#socket = socket;
+    if (this.#dead) {
+      socket.destroy();
+      return;
+    }
+    this.#listen(socket, handshakeDone);
+    if (!handshakeDone) return;
+    this.#onSecure();
+    const held = this.#held;
+    const heldClose = this.#heldClose;
+    this.#held = null;
+    this.#heldClose = null;
+    if (held) this.send(held.chunks, held.done);
+    if (heldClose) this.close(heldClose);
+  }
+
   // On the native path the layer reads the TLSSocket itself: no deliver/peerEnded.
-  #listen(config: EngineConfig, bytes: boolean): void {
-    const socket = this.#socket;
+  #listen(socket: tls.TLSSocket, handshakeDone: boolean): void {
     const onError = (err: Error): void => this.#fail(toTlsError(err, this.#handshaking));
     socket.on('error', onError);
-    // A server TLSSocket over a Duplex reports some failures only this way.
-    socket.on('_tlsError', onError);
-    socket.once(config.role === 'client' ? 'secureConnect' : 'secure', () => this.#onSecure());
-    if (bytes) {
+    if (!handshakeDone) {
+      // A bare server TLSSocket reports its failures only this way (bareServerUsable() heard it).
+      if (this.#config.role === 'server') socket.on('_tlsError', onError);
+      socket.once(this.#config.role === 'client' ? 'secureConnect' : 'secure', () => this.#onSecure());
+    }
+    if (this.#native === null) {
+      // OpenSSL's plaintext ends (Node calls push(null)) at a close_notify,
+      // or at the transport's EOF once that is handed over. Were Node ever
+      // to end it another way, the end would read as a truncation: safe.
+      const push = socket.push;
+      socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+        if (chunk === null) this.#plaintextEnded = true;
+        return push.call(socket, chunk, encoding);
+      };
       socket.on('data', (chunk: Buffer) => {
         if (!this.#dead) this.#host.deliver(chunk);
       });
@@ -273,7 +420,7 @@ class NodeSession implements EngineSession {
     socket.on('session', (session: Buffer) => {
       if (!this.#dead) this.#host.session(session);
     });
-    if (config.keylog) {
+    if (this.#config.keylog) {
       socket.on('keylog', (line: Buffer) => {
         if (!this.#dead) this.#host.keylog(line);
       });
@@ -283,7 +430,7 @@ class NodeSession implements EngineSession {
   #onSecure(): void {
     if (this.#dead) return;
     this.#handshaking = false;
-    const socket = this.#socket;
+    const socket = this.#socket!;
     // A resumed session may carry only the leaf (no chain), which the X509 getter does not give.
     const peer = socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
     const cipher = socket.getCipher();
@@ -292,42 +439,38 @@ class NodeSession implements EngineSession {
       cipher: cipher.standardName ?? cipher.name,
       alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null,
       peerCertificate: peer ? Buffer.from(peer.raw) : null,
-      chainError: this.#chainError(peer !== undefined),
+      chainError: this.#chainError(socket, peer !== undefined),
       resumed: socket.isSessionReused(),
     };
     this.#host.secure(facts);
   }
 
-  #chainError(hasPeerCertificate: boolean): WirestackError | null {
+  #chainError(socket: tls.TLSSocket, hasPeerCertificate: boolean): WirestackError | null {
     // A server that did not ask for a certificate has nothing to judge.
     if (this.#config.role === 'server' && !(this.#config.requestCert && hasPeerCertificate)) return null;
     // A resumed session keeps the verdict of its first handshake (OpenSSL
     // stores it in the session), though Node cannot show the certificate.
-    if (!hasPeerCertificate && !this.#socket.isSessionReused()) {
+    if (!hasPeerCertificate && !socket.isSessionReused()) {
       return this.#config.role === 'client'
         ? verifyError('NO_PEER_CERTIFICATE', 'the server sent no certificate')
         : null;
     }
-    const err = (this.#socket as unknown as TlsSocketInternals)._handle?.verifyError() ?? null;
-    if (!err) return null;
-    return verifyError(err.code ?? 'CERT_INVALID', err.message, err);
-  }
-
-  #sniCallback(config: EngineConfig, sniContext: (identity: TlsIdentity) => tls.SecureContext) {
-    const choose = config.sni!;
-    return (servername: string, callback: (err: Error | null, context?: tls.SecureContext) => void): void => {
-      Promise.resolve()
-        .then(() => choose(servername))
-        .then((identity) => callback(null, identity === undefined ? undefined : sniContext(identity)))
-        .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
-    };
+    // Node's public verdict: set by tls.connect on clients, by tls.Server on
+    // (pooled) servers that ask for certificates. Fails closed.
+    return socket.authorized === true ? null : authorizationFailure(socket.authorizationError);
   }
 
   #fail(error: WirestackError): void {
     if (this.#dead) return;
     this.#dead = true;
     this.#host.fail(error);
-    this.#socket.destroy();
+    this.#teardown();
+  }
+
+  // Before a pooled server has handed its socket over, the port going is
+  // what makes that socket go (and its server return to the pool).
+  #teardown(): void {
+    this.#socket?.destroy();
     this.#cipher?.destroy();
     this.#port?.destroy();
   }

@@ -3,14 +3,14 @@
  * mistake is one `ERR_WIRESTACK_INVALID_ARGUMENT` when the filter is made,
  * not a surprise during a handshake.
  */
-import { createWriteStream, openSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
-import { forgeEngine } from './forge-engine.js';
+import { forgeEngine } from './forge-lazy.js';
+import { resolveKeylog, type KeylogWriter } from './keylog.js';
 import { nodeEngine } from './node-engine.js';
+import { defaults } from './profile.js';
 
 /** Options both roles take. */
 export interface TlsCommonOptions extends TlsIdentity {
@@ -25,11 +25,16 @@ export interface TlsCommonOptions extends TlsIdentity {
    * `SecureInfo.authorized` / `authorizationError`.
    */
   rejectUnauthorized?: boolean;
-  /** Lowest protocol version accepted (default `'TLSv1.2'`). */
+  /** Lowest protocol version accepted (default `'TLSv1.2'`; lower only for peers that speak nothing newer). */
   minVersion?: TlsVersion;
   /** Highest protocol version offered (default: the engine's highest). */
   maxVersion?: TlsVersion;
-  /** OpenSSL cipher list for TLS 1.2 and below. */
+  /**
+   * OpenSSL cipher list (node engine), replacing the default
+   * `tls.defaults.ciphers`: TLS 1.3's suites and, for TLS 1.2, ECDHE with
+   * AES-GCM or ChaCha20-Poly1305 only. Name TLS 1.3 suites in it too, or
+   * Node caps the connection at TLS 1.2. The forge engine takes `AES128-SHA`, `AES256-SHA`.
+   */
   ciphers?: string;
   /** Milliseconds the handshake may take before `ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT` (default 10 000; 0: no limit). */
   handshakeTimeout?: number;
@@ -39,12 +44,18 @@ export interface TlsCommonOptions extends TlsIdentity {
    * that frame their own data; also enables the native fast path on sockets.
    */
   allowTruncation?: boolean;
-  /** Where to write the session keys in NSS key log format (a Writable, or a file path appended to), for Wireshark. */
+  /**
+   * Where to write the session keys in NSS key log format (a Writable, or a
+   * file path appended to), for Wireshark. Lines that find the Writable
+   * full are dropped, with one warning, rather than queued.
+   */
   keylog?: Writable | string;
   /**
    * OpenSSL option flags (`crypto.constants.SSL_OP_*`), for the node engine
-   * only, e.g. `SSL_OP_LEGACY_SERVER_CONNECT` to reach a server without
-   * secure renegotiation (a forge server).
+   * only, replacing the default `tls.defaults.secureOptions` (no
+   * renegotiation, the server's cipher order). OR the defaults in to keep
+   * them: `tls.defaults.secureOptions | constants.SSL_OP_LEGACY_SERVER_CONNECT`
+   * reaches a server without secure renegotiation (a forge server).
    */
   secureOptions?: number;
   /** The engine: `'node'` (OpenSSL, default), `'forge'` (pure JavaScript), or an engine object. */
@@ -89,7 +100,7 @@ export interface ResolvedTlsOptions {
   readonly servername: string | false | undefined;
   readonly handshakeTimeout: number;
   readonly allowTruncation: boolean;
-  readonly keylog: Writable | undefined;
+  readonly keylog: KeylogWriter | undefined;
   readonly onSession: ((session: Buffer) => void) | undefined;
 }
 
@@ -105,7 +116,7 @@ export function resolveOptions(role: 'client' | 'server', input: TlsClientOption
   for (const key of Object.keys(input)) {
     if (!known.has(key)) invalid(`unknown ${role} option "${key}"`);
   }
-  const minVersion = input.minVersion ?? 'TLSv1.2';
+  const minVersion = input.minVersion ?? defaults.minVersion;
   if (!VERSIONS.includes(minVersion)) invalid(`minVersion must be one of ${VERSIONS.join(', ')}`);
   if (input.maxVersion !== undefined) {
     if (!VERSIONS.includes(input.maxVersion)) invalid(`maxVersion must be one of ${VERSIONS.join(', ')}`);
@@ -190,37 +201,6 @@ function resolveEngine(engine: TlsCommonOptions['engine']): TlsEngine {
     throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: no engine named "${engine}" is available`, { layer: 'tls' });
   }
   return invalid('engine must be "node", "forge" or an engine object');
-}
-
-// Key log files are opened once per path and process and appended to, so a
-// capture of many connections decrypts with one file and filters made in a
-// loop do not each hold a descriptor.
-const keylogFiles = new Map<string, Writable>();
-
-function keylogFile(path: string): Writable {
-  const absolute = resolvePath(path);
-  let file = keylogFiles.get(absolute);
-  if (!file) {
-    let fd: number;
-    try {
-      // Opened now, so a path that cannot be written fails when the filter is made.
-      fd = openSync(absolute, 'a');
-    } catch (err) {
-      return invalid(`keylog file ${path} cannot be opened: ${(err as Error).message}`);
-    }
-    file = createWriteStream(absolute, { fd, flags: 'a' });
-    // A disk that fails later must not crash the process; the key log is a debugging aid.
-    file.on('error', (err) => process.emitWarning(`wirestack: writing the TLS key log ${path} failed: ${err.message}`));
-    keylogFiles.set(absolute, file);
-  }
-  return file;
-}
-
-function resolveKeylog(keylog: TlsCommonOptions['keylog']): Writable | undefined {
-  if (keylog === undefined) return undefined;
-  if (typeof keylog === 'string') return keylogFile(keylog);
-  if (typeof keylog === 'object' && keylog !== null && typeof (keylog as Writable).write === 'function') return keylog;
-  return invalid('keylog must be a Writable or a file path');
 }
 
 function invalid(message: string): never {
