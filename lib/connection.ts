@@ -109,9 +109,7 @@ export class Connection extends SocketSurface {
     const records = this.pipeline.records;
     for (let i = from; i < records.length; i++) {
       const stream = records[i]!.stream;
-      if (!isSecureLayer(stream)) continue;
-      stream.on('secure', (info: SecureInfo) => this.emit('secure', info));
-      stream.on('session', (session: Buffer) => this.emit('session', session));
+      if (isSecureLayer(stream)) stream[secureLayer].relayEventsTo(this);
     }
   }
 

@@ -140,10 +140,14 @@ export class Layer extends EventEmitter {
     return this.#state === 'in-ended' || this.#state === 'ended';
   }
 
-  /** Whether a write below would be taken at once: nothing this layer wrote waits there, and its end has not been sent. */
+  /**
+   * Whether a write below would be taken at once: the direction below is
+   * open and nothing on the way down is over its high-water mark (a write
+   * still inside a call below does not count: it is being taken).
+   */
   protected get lowerWritable(): boolean {
     const state = this.#state;
-    return this.#pendingBelow === 0 && (state === 'open' || state === 'in-ended') && !this.#pipeline.tornDown;
+    return (state === 'open' || state === 'in-ended') && !this.#pipeline.tornDown && this.#below._hasRoom();
   }
 
   /** Whether the layer above has asked for no more bytes for now. */
@@ -231,7 +235,9 @@ export class Layer extends EventEmitter {
     this.stats.countOut(bytes);
     this.#pendingBelow++;
     this.#below._takeFromAbove(chunks, this.#writtenBelow);
-    return this.#pendingBelow === 0;
+    // Taken already, or waiting only behind buffers still under their high-water marks
+    // (or inside a call below that is still taking it, when the peer answered at once).
+    return this.#pendingBelow === 0 || this.#below._hasRoom();
   }
 
   /** Calls `done` when every write this layer made below has been taken (at once if none is waiting). */
@@ -330,6 +336,12 @@ export class Layer extends EventEmitter {
   /** @internal */
   _passUp(chunk: Buffer): void {
     this.#above?._takeFromBelow(chunk);
+  }
+
+  /** @internal Whether a batch from above would be taken without waiting behind a full buffer. */
+  _hasRoom(): boolean {
+    const state = this.#state;
+    return (state === 'open' || state === 'in-ended') && this.writableLength < this.highWaterMark && this.#below._hasRoom();
   }
 
   /** @internal A batch from above. */

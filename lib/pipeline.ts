@@ -43,6 +43,8 @@ export interface Downstream {
   _setAbove(above: Upstream): void;
   /** Hands `chunk` to what sits above as if it had just come up from here (push and pop re-feed bytes). */
   _passUp(chunk: Buffer): void;
+  /** Whether a batch from above would be taken without waiting for room (nothing on the way down is full). */
+  _hasRoom(): boolean;
 }
 
 /** The side of a layer (or of a pipeline end) that the one below pushes into. @internal */
@@ -414,9 +416,9 @@ export class BottomPort implements Downstream {
     stream.end();
   }
 
-  /** Whether a write made now would have to wait for 'drain'. */
-  get needsDrain(): boolean {
-    return this.stream.writableNeedDrain;
+  _hasRoom(): boolean {
+    const stream = this.stream;
+    return !stream.destroyed && !stream.writableEnded && !stream.writableNeedDrain;
   }
 
   _upperFull(): void {

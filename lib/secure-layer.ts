@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import type { Layer } from './layer.js';
 import type { Duplex } from './stream.js';
@@ -16,6 +17,8 @@ export interface SecureLayerCapability {
   readonly secured: Promise<SecureInfo>;
   /** The session's facts and how the peer closed, so far. */
   status(): TlsStatus;
+  /** Emits the layer's `'secure'` and `'session'` events on `target` too (the connection). */
+  relayEventsTo(target: EventEmitter): void;
 }
 
 /** A layer offering {@link SecureLayerCapability}. */

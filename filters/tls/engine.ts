@@ -43,6 +43,7 @@
  *    (the one wait a failure costs). After `fail()` the session is dead;
  *    the filter destroys it.
  */
+import type { X509Certificate } from 'node:crypto';
 import type { WirestackError } from '../../lib/errors.js';
 import type { Duplex } from '../../lib/stream.js';
 
@@ -123,6 +124,8 @@ export interface HandshakeFacts {
   readonly alpn: string | null;
   /** The peer's leaf certificate, DER; `null` when it sent none. */
   readonly peerCertificate: Buffer | null;
+  /** The same certificate parsed, when the engine has it so (saves the filter a parse); may be left out. */
+  readonly peerX509?: X509Certificate | null;
   /**
    * Why the peer's chain is not trusted, or `null` when it is (or when there
    * is no certificate and none was required). Code `ERR_WIRESTACK_TLS_UNKNOWN_CA`,

@@ -64,6 +64,56 @@ export interface TlsStatus {
   readonly path: 'native' | 'stream';
 }
 
+/** What the filter decided about a session, with the engine's facts: a {@link SecureInfo} made cheaply. */
+export interface SessionVerdict {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly alpn: string | null;
+  readonly resumed: boolean;
+  readonly authorized: boolean;
+  readonly authorizationError: string | null;
+  /** The peer's certificate, parsed; described only when asked for. */
+  readonly peer: X509Certificate | null;
+}
+
+/**
+ * A session's {@link SecureInfo}. An idle connection keeps one for as long
+ * as it lives, so the certificate is described (subject, dates,
+ * fingerprint, a copy of the DER) only when `peerCertificate` is first read.
+ */
+export class SessionInfo implements SecureInfo {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly alpn: string | null;
+  readonly authorized: boolean;
+  readonly authorizationError: string | null;
+  readonly resumed: boolean;
+  // The parsed certificate until described; then the description (or null: none was sent).
+  #peer: X509Certificate | PeerCertificate | null;
+
+  constructor(verdict: SessionVerdict) {
+    this.protocol = verdict.protocol;
+    this.cipher = verdict.cipher;
+    this.alpn = verdict.alpn;
+    this.authorized = verdict.authorized;
+    this.authorizationError = verdict.authorizationError;
+    this.resumed = verdict.resumed;
+    this.#peer = verdict.peer;
+  }
+
+  get peerCertificate(): PeerCertificate | null {
+    const peer = this.#peer;
+    if (peer instanceof X509Certificate) this.#peer = describeCertificate(peer);
+    return this.#peer as PeerCertificate | null;
+  }
+
+  /** For `JSON.stringify`: every field, the certificate included. */
+  toJSON(): SecureInfo {
+    const { protocol, cipher, alpn, peerCertificate, authorized, authorizationError, resumed } = this;
+    return { protocol, cipher, alpn, peerCertificate, authorized, authorizationError, resumed };
+  }
+}
+
 /**
  * Describes a DER certificate (or one already parsed). Engines and tests
  * share it, so both engines report alike.

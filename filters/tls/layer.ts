@@ -5,13 +5,14 @@
  * close_notify from a truncation, and one coded error for every failure.
  */
 import { X509Certificate } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import { secureLayer, type SecureLayerCapability } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import type { EngineHost, EngineSession, HandshakeFacts, NativeTls } from './engine.js';
-import { certificateMatchesHost, describeCertificate, type SecureInfo, type TlsStatus } from './info.js';
+import { SessionInfo, certificateMatchesHost, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
 type Callback = (err?: Error | null) => void;
@@ -19,27 +20,43 @@ type Callback = (err?: Error | null) => void;
 // How long a failing layer waits for its last records (an alert) to leave.
 const FAIL_FLUSH_MS = 200;
 
+// The engine host a layer makes before it exists, and then tells who it is.
+type LayerHost = EngineHost & { layer: TlsLayer | undefined };
+
+// SecureInfo.authorizationError of a session whose peer had nothing to verify.
+const NO_CERTIFICATE = 'the peer sent no certificate (or none was asked for)';
+
 /**
  * One TLS session over the stream below. Events: `'secure'` (SecureInfo),
  * `'session'` (Buffer, client: a session to resume later).
+ *
+ * An idle connection keeps its layer for as long as it lives, so what is
+ * not needed for every connection is made when asked for: the promise
+ * behind `secured`, the description of the peer's certificate, the waiters
+ * of `unwrap()`.
  */
 export class TlsLayer extends Layer {
   readonly #options: ResolvedTlsOptions;
   readonly #session: EngineSession;
-  // True on the native fast path: the stream below is the engine's plaintext stream.
-  readonly #native: boolean;
-  // The native path's handle on how the peer closed; undefined on the stream path.
+  // The native path's handle on how the peer closed (the stream below is the
+  // engine's plaintext stream then); undefined on the stream path.
   readonly #nativeTls: NativeTls | undefined;
   // Client: the name the server's certificate must match (SNI name, else the IP connected to).
   readonly #verifyHost: string | undefined;
   // Set once the handshake is done and the peer accepted by policy.
-  #info: SecureInfo | undefined;
+  #info: SessionInfo | undefined;
+  // Set when the layer is torn down before the handshake was done: why `secured` rejects.
+  #handshakeFailure: Error | undefined;
+  // `secured`, once somebody asked for it, and how to settle it.
+  #secured: Promise<SecureInfo> | undefined;
+  #settleSecured: { resolve(info: SecureInfo): void; reject(error: Error): void } | undefined;
   // Set when the peer's side ended, and how ('unknown' on the native path).
   #peerClose: TlsStatus['peerClose'];
-  // The handshake timer; cleared at 'secure' or teardown.
+  // The handshake timer, until the handshake is done or the layer torn down.
   #timer: NodeJS.Timeout | undefined;
-  // The close_notify waiters of unwrap(): resolved or rejected at the peer's end.
-  #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> = [];
+  // unwrap()'s waiters for the peer's end, and for teardown; made by unwrap() only.
+  #peerEndWaiters: Array<(how: 'close_notify' | 'transport' | 'unknown') => void> | undefined;
+  #tornDown: { promise: Promise<never>; reject(error: Error): void } | undefined;
   // What came from below while the engine session was being opened (over an
   // in-memory pair the peer can answer a client's first flight before
   // open() returns); `null` marks the end. Fed in order once the session
@@ -49,52 +66,31 @@ export class TlsLayer extends Layer {
   #closeSent = false;
   // Set when unwrap() (conn.pop()) starts: the peer's close_notify then does not end the readable side.
   #unwrapping = false;
-  readonly #secured: Promise<SecureInfo>;
-  #resolveSecured!: (info: SecureInfo) => void;
-  #rejectSecured!: (error: Error) => void;
-  // Rejects at teardown, so that an unwrap() waiting on the peer settles.
-  readonly #tornDown: Promise<never>;
-  #rejectTornDown!: (error: Error) => void;
+  // The connection, which re-emits 'secure' and 'session'.
+  #relay: EventEmitter | undefined;
+  // What the connection finds this layer by.
+  readonly #capability: SecureLayerCapability;
 
   /**
-   * Makes the layer over `lower`: natively on a connected socket when the
-   * engine can (and, unless truncation is allowed, can also tell a
-   * close_notify from a bare end there), otherwise byte by byte through an
-   * engine session.
+   * Makes the layer over `lower`: natively on a socket when the engine can
+   * (and, unless truncation is allowed, can also tell a close_notify from a
+   * bare end there), otherwise byte by byte through an engine session.
    */
   static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
     const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
-    // The engine may call back before the constructor returns (a client's
-    // first flight); the box is filled in by the constructor before then.
-    const box: { layer?: TlsLayer } = {};
-    const relay: EngineHost = {
-      transmit: (chunks, done) => box.layer!.#host.transmit(chunks, done),
-      deliver: (chunk) => box.layer!.#host.deliver(chunk),
-      secure: (facts) => box.layer!.#host.secure(facts),
-      peerEnded: (how) => box.layer!.#host.peerEnded(how),
-      fail: (error, lastRecords) => box.layer!.#host.fail(error, lastRecords),
-      session: (session) => box.layer!.#host.session(session),
-      keylog: (line) => box.layer!.#host.keylog(line),
-    };
-    const native = options.engine.openOnSocket?.(lower, options.config, { servername }, relay, !options.allowTruncation);
-    return new TlsLayer(lower, options, ctx, servername, box, relay, native);
+    const host = new TlsLayer.#Host();
+    const native = options.engine.openOnSocket?.(lower, options.config, { servername }, host, !options.allowTruncation);
+    return new TlsLayer(lower, options, ctx, servername, host, native);
   }
 
   private constructor(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext, servername: string | undefined,
-    box: { layer?: TlsLayer }, relay: EngineHost, native: NativeTls | undefined) {
+    host: LayerHost, native: NativeTls | undefined) {
     super(native?.plaintext ?? lower, { name: options.name });
-    box.layer = this;
+    // The engine may call the host from open() on (a client's first flight).
+    host.layer = this;
     this.#options = options;
-    this.#native = native !== undefined;
     this.#nativeTls = native;
-    this.#secured = new Promise<SecureInfo>((resolve, reject) => {
-      this.#resolveSecured = resolve;
-      this.#rejectSecured = reject;
-    });
-    // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
-    this.#secured.catch(() => {});
-    this.#tornDown = new Promise<never>((_, reject) => { this.#rejectTornDown = reject; });
-    this.#tornDown.catch(() => {});
+    this.#capability = new TlsLayer.#Capability(this);
     // `servername: false` only stops SNI; the certificate is still checked against the host.
     this.#verifyHost = servername ?? (ctx.remote.host || undefined);
     if (options.handshakeTimeout > 0) {
@@ -102,7 +98,7 @@ export class TlsLayer extends Layer {
         `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
       this.#timer.unref();
     }
-    this.#session = native?.session ?? options.engine.open(options.config, { servername }, relay);
+    this.#session = native?.session ?? options.engine.open(options.config, { servername }, host);
     const early = this.#early!;
     this.#early = null;
     for (const chunk of early) {
@@ -113,42 +109,95 @@ export class TlsLayer extends Layer {
 
   /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
   get [secureLayer](): SecureLayerCapability {
-    return { secured: this.#secured, status: () => this.status };
+    return this.#capability;
   }
 
   /** Resolves with the session's facts when the handshake is done; rejects if it fails. */
   get secured(): Promise<SecureInfo> {
+    if (this.#secured) return this.#secured;
+    if (this.#info) {
+      this.#secured = Promise.resolve(this.#info);
+    } else if (this.#handshakeFailure) {
+      this.#secured = Promise.reject(this.#handshakeFailure);
+    } else {
+      this.#secured = new Promise<SecureInfo>((resolve, reject) => { this.#settleSecured = { resolve, reject }; });
+    }
+    // Whoever awaits `secured` still sees the rejection; nobody awaiting is no crash.
+    this.#secured.catch(() => {});
     return this.#secured;
   }
 
   /** The session's facts so far and how the peer closed. */
   get status(): TlsStatus {
-    return { info: this.#info, peerClose: this.#peerClose, path: this.#native ? 'native' : 'stream' };
+    return { info: this.#info, peerClose: this.#peerClose, path: this.#nativeTls ? 'native' : 'stream' };
   }
 
   // ── what the engine calls ───────────────────────────────────────────────
 
-  readonly #host: EngineHost = {
-    transmit: (chunks, done) => this.sendDown(chunks, done),
-    deliver: (chunk) => {
-      this.pushUp(chunk);
-    },
-    secure: (facts) => this.#onSecure(facts),
-    peerEnded: (how) => this.#onPeerEnded(how),
-    fail: (error, lastRecords) => this.#failAfterFlush(error, lastRecords ?? []),
-    session: (session) => {
-      this.emit('session', session);
-      this.#options.onSession?.(session);
-    },
-    keylog: (line) => {
-      this.#options.keylog?.write(line);
-    },
+  // The engine's side of the layer: one object per layer, its methods on the
+  // prototype. `layer` is set by the constructor, before the engine session
+  // is opened; the native path opens its session earlier, but calls nothing
+  // before the layer exists.
+  static readonly #Host = class implements LayerHost {
+    layer: TlsLayer | undefined;
+
+    transmit(chunks: Buffer[], done: Callback): void {
+      this.layer!.sendDown(chunks, done);
+    }
+
+    deliver(chunk: Buffer): void {
+      this.layer!.pushUp(chunk);
+    }
+
+    secure(facts: HandshakeFacts): void {
+      this.layer!.#onSecure(facts);
+    }
+
+    peerEnded(how: 'close_notify' | 'transport'): void {
+      this.layer!.#onPeerEnded(how);
+    }
+
+    fail(error: WirestackError, lastRecords?: readonly Buffer[]): void {
+      this.layer!.#failAfterFlush(error, lastRecords ?? []);
+    }
+
+    session(session: Buffer): void {
+      const layer = this.layer!;
+      layer.#emit('session', session);
+      layer.#options.onSession?.(session);
+    }
+
+    keylog(line: Buffer): void {
+      this.layer!.#options.keylog?.write(line);
+    }
   };
+
+  // What the connection sees of the layer (lib/secure-layer.ts).
+  static readonly #Capability = class implements SecureLayerCapability {
+    constructor(readonly layer: TlsLayer) {}
+
+    get secured(): Promise<SecureInfo> {
+      return this.layer.secured;
+    }
+
+    status(): TlsStatus {
+      return this.layer.status;
+    }
+
+    relayEventsTo(target: EventEmitter): void {
+      this.layer.#relay = target;
+    }
+  };
+
+  #emit(event: 'secure' | 'session', value: SecureInfo | Buffer): void {
+    this.emit(event, value);
+    this.#relay?.emit(event, value);
+  }
 
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
-    // Parsed once for the host check and the description.
-    const peer = facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
+    const peer = facts.peerX509 !== undefined ? facts.peerX509
+      : facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
     let error = facts.chainError;
     if (!error && config.role === 'client' && peer && !facts.resumed) {
       // Safe by default: a name we cannot check is not a name that matched.
@@ -166,18 +215,21 @@ export class TlsLayer extends Layer {
       return;
     }
     clearTimeout(this.#timer);
-    const authorized = error === null && (facts.peerCertificate !== null || (facts.resumed && mustVerify));
-    this.#info = {
+    this.#timer = undefined;
+    const authorized = error === null && (peer !== null || (facts.resumed && mustVerify));
+    const info = new SessionInfo({
       protocol: facts.protocol,
       cipher: facts.cipher,
       alpn: facts.alpn,
-      peerCertificate: peer ? describeCertificate(peer) : null,
-      authorized,
-      authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : 'the peer sent no certificate (or none was asked for)',
       resumed: facts.resumed,
-    };
-    this.#resolveSecured(this.#info);
-    this.emit('secure', this.#info);
+      authorized,
+      authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : NO_CERTIFICATE,
+      peer,
+    });
+    this.#info = info;
+    this.#settleSecured?.resolve(info);
+    this.#settleSecured = undefined;
+    this.#emit('secure', info);
   }
 
   // The engine's last records are usually an alert telling the peer why;
@@ -186,7 +238,7 @@ export class TlsLayer extends Layer {
   // for a peer that never reads: the only wait a failure costs (engines
   // report at once, engine rule 6), and none when the transport is full.
   #failAfterFlush(error: WirestackError, lastRecords: readonly Buffer[]): void {
-    if (this.#native || this.destroyed || !this.lowerWritable) {
+    if (this.#nativeTls || this.destroyed || !this.lowerWritable) {
       this.destroy(error);
       return;
     }
@@ -206,8 +258,8 @@ export class TlsLayer extends Layer {
   #onPeerEnded(how: 'close_notify' | 'transport' | 'unknown'): void {
     this.#peerClose = how;
     const waiters = this.#peerEndWaiters;
-    this.#peerEndWaiters = [];
-    for (const waiter of waiters) waiter(how);
+    this.#peerEndWaiters = undefined;
+    for (const waiter of waiters ?? []) waiter(how);
     if (this.#info === undefined) {
       this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE',
         'tls: handshake failed: the peer closed the connection during the handshake', { layer: this.name }));
@@ -236,12 +288,12 @@ export class TlsLayer extends Layer {
 
   protected override transformIn(chunk: Buffer): void {
     if (this.#early) this.#early.push(chunk);
-    else if (this.#native) this.pushUp(chunk);
+    else if (this.#nativeTls) this.pushUp(chunk);
     else this.#session.receive(chunk);
   }
 
   protected override transformOut(chunks: Buffer[], done: Callback): void {
-    if (this.#native) this.sendDown(chunks, done);
+    if (this.#nativeTls) this.sendDown(chunks, done);
     else this.#session.send(chunks, done);
   }
 
@@ -249,11 +301,16 @@ export class TlsLayer extends Layer {
   // for the session, so the peer sees a clean close, not a truncation.
   protected override finishOut(done: Callback): void {
     const close = (): void => {
-      if (this.#native) done();
+      if (this.#nativeTls) done();
       else this.#sendCloseNotify(done);
     };
     if (this.#info !== undefined) close();
-    else this.#secured.then(close, (err: Error) => done(err));
+    // Natively, the end must not reach OpenSSL from inside the handshake's
+    // own callback: Node's TLS socket would then drop the application data
+    // that came in the same read as the peer's Finished (a TLS 1.3 client
+    // that writes at once loses its first record). A turn later it is safe.
+    else if (this.#nativeTls) this.secured.then(() => setImmediate(close), (err: Error) => done(err));
+    else this.secured.then(close, (err: Error) => done(err));
   }
 
   // The transport's end is not our end: the engine says whether a
@@ -268,14 +325,17 @@ export class TlsLayer extends Layer {
 
   protected override teardown(error: Error | null): void {
     clearTimeout(this.#timer);
-    this.#rejectTornDown(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+    this.#timer = undefined;
+    this.#tornDown?.reject(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
       'tls: the layer was torn down before the TLS stream ended', { layer: this.name }));
     // Undefined only when the engine failed inside open(); it destroys itself then.
     (this.#session as EngineSession | undefined)?.destroy();
     // After a handshake `secured` is settled: no error to make (a stack trace costs).
-    if (error || this.#info === undefined) {
-      this.#rejectSecured(error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
-        'tls: the connection closed before the handshake finished', { layer: this.name }));
+    if (this.#info === undefined) {
+      this.#handshakeFailure = error ?? new WirestackError('ERR_WIRESTACK_CLOSED',
+        'tls: the connection closed before the handshake finished', { layer: this.name });
+      this.#settleSecured?.reject(this.#handshakeFailure);
+      this.#settleSecured = undefined;
     }
   }
 
@@ -292,18 +352,33 @@ export class TlsLayer extends Layer {
         { layer: this.name });
     }
     this.#unwrapping = true;
+    const tornDown = this.#whenTornDown();
     await Promise.race([
       new Promise<void>((resolve, reject) => this.#sendCloseNotify((err) => (err ? reject(err) : resolve()))),
-      this.#tornDown,
+      tornDown,
     ]);
     const how = this.#peerClose ?? await Promise.race([
-      new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => this.#peerEndWaiters.push(resolve)),
-      this.#tornDown,
+      new Promise<'close_notify' | 'transport' | 'unknown'>((resolve) => (this.#peerEndWaiters ??= []).push(resolve)),
+      tornDown,
     ]);
     if (how !== 'close_notify') {
       throw new WirestackError('ERR_WIRESTACK_TLS_TRUNCATED', 'tls: the transport ended without a close_notify', { layer: this.name });
     }
     return unwrapSession();
+  }
+
+  // Rejects at teardown, so that an unwrap() waiting on the peer settles.
+  #whenTornDown(): Promise<never> {
+    if (this.destroyed) {
+      return Promise.reject(new WirestackError('ERR_WIRESTACK_CLOSED', 'tls: the layer was torn down', { layer: this.name }));
+    }
+    if (!this.#tornDown) {
+      let reject!: (error: Error) => void;
+      const promise = new Promise<never>((_, rejectPromise) => { reject = rejectPromise; });
+      promise.catch(() => {});
+      this.#tornDown = { promise, reject };
+    }
+    return this.#tornDown.promise;
   }
 
   #sendCloseNotify(done: Callback): void {

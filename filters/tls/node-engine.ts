@@ -17,7 +17,7 @@
  * The peer certificate's verdict is always Node's public one, `authorized`
  * and `authorizationError`; anything but an explicit pass is a failure.
  */
-import { constants } from 'node:crypto';
+import { X509Certificate, constants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
@@ -434,15 +434,14 @@ class NodeSession implements EngineSession {
     // A resumed session may carry only the leaf (no chain), which the X509 getter does not give.
     const peer = socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
     const cipher = socket.getCipher();
-    const facts: HandshakeFacts = {
-      protocol: socket.getProtocol() ?? 'unknown',
-      cipher: cipher.standardName ?? cipher.name,
-      alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null,
-      peerCertificate: peer ? Buffer.from(peer.raw) : null,
-      chainError: this.#chainError(socket, peer !== undefined),
-      resumed: socket.isSessionReused(),
-    };
-    this.#host.secure(facts);
+    this.#host.secure(new NodeFacts(
+      socket.getProtocol() ?? 'unknown',
+      cipher.standardName ?? cipher.name,
+      typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null,
+      peer ?? null,
+      this.#chainError(socket, peer !== undefined),
+      socket.isSessionReused(),
+    ));
   }
 
   #chainError(socket: tls.TLSSocket, hasPeerCertificate: boolean): WirestackError | null {
@@ -476,7 +475,24 @@ class NodeSession implements EngineSession {
   }
 }
 
-function rawLeaf(certificate: tls.PeerCertificate | Record<string, never>): { raw: Buffer } | undefined {
+function rawLeaf(certificate: tls.PeerCertificate | Record<string, never>): X509Certificate | undefined {
   const raw = (certificate as Partial<tls.PeerCertificate>).raw;
-  return raw && raw.length > 0 ? { raw } : undefined;
+  return raw && raw.length > 0 ? new X509Certificate(raw) : undefined;
+}
+
+// The handshake's facts as Node gives them: the certificate stays parsed
+// (OpenSSL's own object), and its DER is copied out only if asked for.
+class NodeFacts implements HandshakeFacts {
+  constructor(
+    readonly protocol: string,
+    readonly cipher: string,
+    readonly alpn: string | null,
+    readonly peerX509: X509Certificate | null,
+    readonly chainError: WirestackError | null,
+    readonly resumed: boolean,
+  ) {}
+
+  get peerCertificate(): Buffer | null {
+    return this.peerX509?.raw ?? null;
+  }
 }
