@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
-import { Layer } from './layer.js';
+import { type Layer, isLayer } from './layer.js';
 import { BottomPort, Pipeline } from './pipeline.js';
 import { isSecureLayer, secureLayer } from './secure-layer.js';
 import { SocketSurface } from './socket-surface.js';
@@ -289,7 +289,7 @@ export class Connection extends SocketSurface {
       const pipeline = this.pipeline;
       const record = pipeline.topRecord();
       const top = record?.stream;
-      if (!record || !(top instanceof Layer) || top !== pipeline.top) {
+      if (!record || !isLayer(top) || top !== pipeline.top) {
         throw new WirestackError('ERR_WIRESTACK_NOT_REMOVABLE',
           record ? `the ${record.name} layer cannot be removed` : 'there is no layer to remove', { layer: record?.name ?? 'connection' });
       }
@@ -451,7 +451,7 @@ function isFilter(value: unknown): value is Filter {
 }
 
 function describeLayer(name: string, stream: Duplex | Layer): LayerInfo {
-  if (stream instanceof Layer) {
+  if (isLayer(stream)) {
     const { stats } = stream;
     return {
       name, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, chunksIn: stats.chunksIn, chunksOut: stats.chunksOut,

@@ -16,6 +16,15 @@ export interface LayerOptions {
 
 type Callback = (err?: Error | null) => void;
 
+// Marks every Layer, so that a layer made by another copy of wirestack (its
+// other module format, another version) is still known as one.
+const layerBrand = Symbol.for('wirestack.layer');
+
+/** Whether `value` is a {@link Layer}, from this copy of wirestack or another. */
+export function isLayer(value: unknown): value is Layer {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[layerBrand] === true;
+}
+
 /** The default high-water mark of layers that hold bytes, and of the connection's buffers. */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 
@@ -97,7 +106,7 @@ export class Layer extends EventEmitter {
     this.name = options.name;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#removable = options.removable ?? false;
-    const pipeline = lower instanceof Layer ? lower.#pipeline : Pipeline.building;
+    const pipeline = isLayer(lower) ? lower._pipeline : Pipeline.building;
     if (pipeline === undefined) {
       throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT',
         `${this.name}: a layer is made by a filter's attach(), which wrap(), connect(), listen() and push() call`, { layer: this.name });
@@ -318,6 +327,11 @@ export class Layer extends EventEmitter {
 
   // ── the pipeline's side (internal) ──────────────────────────────────────
 
+  /** @internal The pipeline this layer is part of. */
+  get _pipeline(): Pipeline {
+    return this.#pipeline;
+  }
+
   /** @internal */
   _setAbove(above: Upstream): void {
     this.#above = above;
@@ -466,3 +480,5 @@ export class Layer extends EventEmitter {
     return new WirestackError('ERR_WIRESTACK_CLOSED', `${this.name}: the layer is closed`, { layer: this.name });
   }
 }
+
+Object.defineProperty(Layer.prototype, layerBrand, { value: true });

@@ -64,8 +64,10 @@ export interface LayerRecord {
 }
 
 // Pipelines being built, innermost last: a Layer made inside a filter's
-// attach() joins the one on top (see Pipeline.building).
-const building: Pipeline[] = [];
+// attach() joins the one on top (see Pipeline.building). Shared by every
+// copy of wirestack in the process (its ES module and CommonJS builds, or
+// two versions side by side), so a filter from one works in a stack of another.
+const building: Pipeline[] = ((globalThis as Record<symbol, unknown>)[Symbol.for('wirestack.pipelinesBuilding')] ??= []) as Pipeline[];
 
 /**
  * The state of one connection's stack: its layers and streams, what the

@@ -1,6 +1,6 @@
 import { WirestackError } from './errors.js';
 import type { Filter, LayerContext } from './filter.js';
-import { Layer } from './layer.js';
+import { type Layer, isLayer } from './layer.js';
 import { Pipeline } from './pipeline.js';
 import type { Duplex } from './stream.js';
 
@@ -50,11 +50,11 @@ export function applyFilter(filter: Filter, lower: Duplex | Layer, ctx: LayerCon
   if (pipeline === undefined) {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `${filter.name}: filters are applied by wrap(), connect(), listen() and push()`);
   }
-  const given = lower instanceof Layer ? pipeline.lowerForNextFilter() : lower;
+  const given = isLayer(lower) ? pipeline.lowerForNextFilter() : lower;
   const made = filter.attach(given, ctx);
   // A filter that changes nothing may hand back what it was given.
   if (made === given) return lower;
-  if (!(made instanceof Layer)) pipeline.segmentOver(made, filter.name);
+  if (!isLayer(made)) pipeline.segmentOver(made, filter.name);
   ctx.record(filter.name, made);
   return made;
 }

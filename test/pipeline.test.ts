@@ -1,6 +1,9 @@
 // The pipeline under the layers: layers are plain objects, the raw stream and
 // the connection are the only streams, and a filter that returns a Duplex of
 // its own is still wired in (the layers below it end in a view).
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type Filter, Layer, WirestackError, duplexPair, identity, wrap } from '../lib/index.js';
@@ -129,5 +132,25 @@ describe('the pipeline', () => {
     (client.layer('low') as Layer).destroy();
     await whenClosed(client);
     expect(errors.map((e) => [(e as WirestackError).code, (e as WirestackError).layer])).toEqual([['ERR_WIRESTACK_PREMATURE_CLOSE', 'low']]);
+  });
+});
+
+describe('two copies of wirestack in one process', () => {
+  // The dual-package case: filters from the CommonJS build in a stack the ES
+  // module build makes (or two versions side by side) still join one pipeline.
+  it('runs layers made by the CommonJS build in a connection made by the ES module build', async () => {
+    // The built package, loaded by URL and by require(): not the sources the test runner would give.
+    const esm = await import(pathToFileURL(join(import.meta.dirname, '../dist/esm/index.js')).href) as typeof import('../lib/index.js');
+    const cjs = createRequire(import.meta.url)('../dist/cjs/index.cjs') as typeof import('../lib/index.js');
+    expect(cjs.Layer).not.toBe(esm.Layer);
+    const [a, b] = esm.duplexPair();
+    const client = esm.wrap(a, [cjs.identity('cjs-below'), esm.identity('esm'), cjs.deflate()]);
+    const server = esm.wrap(b, [esm.identity(), esm.deflate()], { role: 'server' });
+    const data = Buffer.alloc(256 * 1024, 'wirestack ');
+    await client.send(data);
+    await client.close();
+    expect((await server.receiveExactly(data.length)).equals(data)).toBe(true);
+    expect(await server.receive()).toBe(null);
+    expect(client.layers.map((l) => [l.name, l.stream instanceof Duplex])).toEqual([['cjs-below', false], ['esm', false], ['deflate', false]]);
   });
 });
