@@ -6,6 +6,7 @@
  * relay is done when both have happened, in either order. Whatever stops a
  * direction before its end is a failure, never a quiet success.
  */
+import { Socket } from 'node:net';
 import { finished, type Writable } from 'node:stream';
 import { WirestackError, type Connection } from '../lib/index.js';
 import type { Progress } from './progress.js';
@@ -179,14 +180,18 @@ export function relay(conn: Connection, input: RelayInput | null, output: RelayO
 /**
  * Destroys `conn` with `ERR_WIRESTACK_IDLE_TIMEOUT` when no byte has moved
  * for `ms`: none received, and none read from `input` to be sent (the
- * connection's own reads count where there is no input).
+ * connection's own reads count where there is no input). A TCP peer gets a
+ * reset, not a FIN: it is an abort, not the end of what we had to say.
  */
 export function watchIdle(conn: Connection, ms: number, input?: RelayInput | null): void {
   let timer: NodeJS.Timeout | undefined;
   const moved = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => conn.destroy(new WirestackError('ERR_WIRESTACK_IDLE_TIMEOUT',
-      `nothing moved either way for ${ms} ms (--idle-timeout)`, { layer: 'cli' })), ms);
+    timer = setTimeout(() => {
+      const raw = conn.raw.stream;
+      if (raw instanceof Socket && !raw.destroyed) raw.resetAndDestroy();
+      conn.destroy(new WirestackError('ERR_WIRESTACK_IDLE_TIMEOUT', `nothing moved either way for ${ms} ms (--idle-timeout)`, { layer: 'cli' }));
+    }, ms);
   };
   moved();
   conn.on('data', moved);

@@ -53,8 +53,8 @@ const LISTEN_HINTS: Record<string, string> = {
 // The same, for a Unix socket path.
 const UNIX_LISTEN_HINTS: Record<string, string> = {
   EADDRINUSE: 'a socket file is already there: another server uses it, or one was left behind (remove it if no server uses it)',
-  EACCES: 'no permission to create a file there: pick a path in a directory you can write',
-  ENOENT: 'the socket\'s directory does not exist',
+  EACCES: 'the socket file cannot be made there: check that its directory exists and that you may write in it',
+  ENOENT: 'the socket file cannot be made there: check that its directory exists and that you may write in it',
 };
 
 // What to try for `error`, where the code alone would point the wrong way.
