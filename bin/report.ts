@@ -38,6 +38,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   ERR_WIRESTACK_INFLATE_LIMIT: 'the peer sent a decompression bomb, or is not using --deflate',
   ERR_WIRESTACK_STDIO: 'check where standard input and output lead (a full disk, a file that cannot be read)',
   ERR_WIRESTACK_EXEC: 'run the command by hand (with sh -c) to see why it stopped',
+  ERR_WIRESTACK_FAULT: 'a fault set on purpose did this (a test filter, or a fault of wirestack proxy)',
   ERR_WIRESTACK_IDLE_TIMEOUT: 'nothing moved either way for --idle-timeout; raise it, or check why the peer went quiet',
 };
 

@@ -82,6 +82,8 @@ export interface FlagStack {
   readonly selfSigned: string | undefined;
   /** With `--verify` (not `--require-client-cert`): certificates that fail verification are refused after the handshake. */
   readonly verifyClients: boolean;
+  /** The same stack for one connection, its logs named `TAG NAME` (a proxy's target side, made per client). */
+  tagged(tag: string): readonly Filter[];
 }
 
 /** Builds the stack of `args` for a client (`connect`) or a server (`listen`). */
@@ -99,22 +101,30 @@ export async function stackFromFlags(args: ParsedArgs, role: 'client' | 'server'
     tlsFilter = 'filter' in built ? built.filter : built;
     if ('fingerprint' in built) selfSigned = built.fingerprint;
   }
-  const filters: Filter[] = [];
-  const names: string[] = [];
-  for (const flag of args.flags) {
-    if (flag.name === 'tls') {
-      filters.push(tlsFilter!);
-      names.push('tls');
-    } else if (flag.name === 'deflate') {
-      filters.push(deflate());
-      names.push('deflate');
-    } else if (flag.name === 'log') {
-      const name = logName(names);
-      filters.push(logFilter(name, (flag.value ?? 'summary') as LogFormat, options.tagOf));
-      names.push(name);
+  const build = (tagOf: StackOptions['tagOf']): { filters: Filter[]; names: string[] } => {
+    const filters: Filter[] = [];
+    const names: string[] = [];
+    for (const flag of args.flags) {
+      if (flag.name === 'tls') {
+        filters.push(tlsFilter!);
+        names.push('tls');
+      } else if (flag.name === 'deflate') {
+        filters.push(deflate());
+        names.push('deflate');
+      } else if (flag.name === 'log') {
+        const name = logName(names);
+        filters.push(logFilter(name, (flag.value ?? 'summary') as LogFormat, tagOf));
+        names.push(name);
+      }
     }
-  }
-  return { filters, names, selfSigned, verifyClients: role === 'server' && has(args, 'verify') };
+    return { filters, names };
+  };
+  const { filters, names } = build(options.tagOf);
+  return {
+    filters, names, selfSigned,
+    verifyClients: role === 'server' && has(args, 'verify'),
+    tagged: (tag) => build(() => tag).filters,
+  };
 }
 
 // A log is named for where it sits: `wire` on the socket, `over-tls` above

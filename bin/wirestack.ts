@@ -12,6 +12,8 @@ import { versionLine } from './version.js';
 const COMMANDS: Partial<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   connect: runConnect,
   listen: runListen,
+  // Loaded when asked for, as the demo: only the proxy needs the testing kit and an HTTP server.
+  proxy: async (argv) => (await import('./proxy.js')).runProxy(argv),
   // Loaded when asked for: the demo makes certificates with node-forge, which the other commands rarely need.
   demo: async (argv) => (await import('./demo.js')).runDemo(argv),
 };
