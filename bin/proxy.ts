@@ -180,15 +180,12 @@ async function startMain(args: ParsedArgs, listenText: string, toText: string, c
   made.set(faults.upstream, 'upstream');
   made.set(faults.downstream, 'downstream');
   watch(made, '#', say, (pc) => tagOf(pc.downstream.remote));
-  if (selfSignedLine(clientStack.selfSigned)) say(selfSignedLine(clientStack.selfSigned)!);
+  // The listening line comes last: whoever waits for it has seen the others.
+  if (clientStack.selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${clientStack.selfSigned}`);
+  for (const toxic of made.toxics) say(`fault ${describeToxic(toxic)}`);
   const stacks = `client side: ${clientStack.names.join(' → ') || 'plain'}; target side: ${targetStack.names.join(' → ') || 'plain'}`;
   process.stderr.write(`wirestack: proxy ${made.name}: listening on ${where(made.address())} → ${describeTarget(target)} (${stacks})\n`);
-  for (const toxic of made.toxics) say(`  ${describeToxic(toxic)}`);
   return made;
-}
-
-function selfSignedLine(fingerprint: string | undefined): string | undefined {
-  return fingerprint === undefined ? undefined : `throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${fingerprint}`;
 }
 
 function where(address: { path: string } | { host: string; port: number }): string {

@@ -74,6 +74,9 @@ export interface ProxiedConnection {
   readonly fault: string | undefined;
 }
 
+// How long a connection closed by a fault waits for its peers' ends before it is dropped.
+const CLOSE_GRACE_MS = 5_000;
+
 const FAULT_NAMES: readonly (keyof Faults)[] = ['limit', 'resetAfter', 'stallAfter', 'throttle', 'delay', 'fragment'];
 
 /**
@@ -299,16 +302,27 @@ class Relay implements ProxiedConnection {
     this.#stopLinks();
   }
 
-  /** Closes both sides gracefully, after what was handed on (limit_data, timeout). */
+  /**
+   * Closes both sides gracefully, after what was handed on (limit_data,
+   * timeout): our end goes to each peer, what they still send is dropped,
+   * and each side closes once its peer has ended too, or after a grace
+   * period, so that a peer's own close (its close_notify) is not met with a reset.
+   */
   close(why: string): void {
     if (this.#over) return;
     this.#over = true;
     this.fault = why;
     this.#stopLinks();
     const sides = this.#sides();
-    void Promise.allSettled(sides.map((side) => side.close())).then(() => {
+    for (const side of sides) {
+      side.resume();
+      side.close().catch(() => {});
+    }
+    const timer = setTimeout(() => {
       for (const side of sides) side.destroy();
-    });
+    }, CLOSE_GRACE_MS);
+    timer.unref();
+    void this.closed.then(() => clearTimeout(timer));
   }
 
   /** Resets both sides: a TCP RST to the client and to the target (reset_peer, reset_after). */
