@@ -4,6 +4,7 @@
  * timeout, and the usual `-q`, `--version`, `--help`.
  */
 import { has, oneOf, parseDuration, valueOf, type FlagSpec, type ParsedArgs } from './args.js';
+import { versionLine } from './version.js';
 
 /** ncat's one-way and idle flags. */
 export const TRANSFER_FLAGS: readonly FlagSpec[] = [
@@ -20,6 +21,13 @@ export function otherFlags(quiet: string): readonly FlagSpec[] {
     { name: 'version', value: 'none', help: 'print the version (and Node\'s and OpenSSL\'s) and exit' },
     { name: 'help', short: 'h', value: 'none', help: 'show this help' },
   ];
+}
+
+/** Prints `help` for --help, the version for --version; true when it did, and the command is done. */
+export function answeredHelpOrVersion(args: ParsedArgs, help: string): boolean {
+  const text = has(args, 'help') ? help : has(args, 'version') ? versionLine() : undefined;
+  if (text !== undefined) process.stdout.write(`${text}\n`);
+  return text !== undefined;
 }
 
 /** What the transfer flags ask for. */

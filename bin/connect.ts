@@ -8,14 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { connect, describeTarget, WirestackError, type Connection } from '../lib/index.js';
 import { formatFlags, has, parseArgs, parseDuration, usage, valueOf, type FlagSpec } from './args.js';
 import { parseAddress } from './address.js';
-import { TRANSFER_FLAGS, otherFlags, transferFrom } from './common-flags.js';
+import { TRANSFER_FLAGS, answeredHelpOrVersion, otherFlags, transferFrom } from './common-flags.js';
 import { execute } from './exec.js';
 import { Progress } from './progress.js';
 import { relay } from './relay.js';
 import { EXIT_STATUS_HELP, failureLine } from './report.js';
 import { certificateText, describeSession } from './session.js';
 import { CLIENT_TLS_FLAGS, LAYER_FLAGS, stackFromFlags } from './stack-from-flags.js';
-import { versionLine } from './version.js';
 
 const CONNECTION_FLAGS: readonly FlagSpec[] = [
   { name: 'connect-timeout', short: 'w', value: 'required', placeholder: 'TIME',
@@ -64,14 +63,7 @@ Examples:
 /** Runs `connect`; resolves with the exit status. Failures are thrown, coded. */
 export async function runConnect(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, CONNECT_FLAGS);
-  if (has(args, 'help')) {
-    process.stdout.write(`${CONNECT_HELP}\n`);
-    return 0;
-  }
-  if (has(args, 'version')) {
-    process.stdout.write(`${versionLine()}\n`);
-    return 0;
-  }
+  if (answeredHelpOrVersion(args, CONNECT_HELP)) return 0;
   if (args.positionals.length > 1) throw usage(`unexpected argument "${args.positionals[1]}"`);
   const target = parseAddress(args.positionals[0], false);
   const transfer = transferFrom(args);

@@ -13,7 +13,7 @@ import {
 import { formatFlags, has, oneOf, parseArgs, usage, valueOf, type FlagSpec } from './args.js';
 import { parseAddress } from './address.js';
 import { Broadcast } from './broadcast.js';
-import { TRANSFER_FLAGS, otherFlags, transferFrom, type Transfer } from './common-flags.js';
+import { TRANSFER_FLAGS, answeredHelpOrVersion, otherFlags, transferFrom, type Transfer } from './common-flags.js';
 import { execute } from './exec.js';
 import { Progress } from './progress.js';
 import { relay, watchIdle } from './relay.js';
@@ -21,7 +21,6 @@ import { EXIT_STATUS_HELP, failureLine } from './report.js';
 import { describeServerSession } from './session.js';
 import { closeOnSignals } from './signals.js';
 import { LAYER_FLAGS, SERVER_TLS_FLAGS, stackFromFlags } from './stack-from-flags.js';
-import { versionLine } from './version.js';
 
 const MODE_FLAGS: readonly FlagSpec[] = [
   { name: 'echo', value: 'none', help: 'send back what each connection sends' },
@@ -86,14 +85,7 @@ type Mode = 'stdio' | 'echo' | 'exec';
 /** Runs `listen`; resolves with the exit status (with `--once` or in stdio mode; otherwise runs until stopped). */
 export async function runListen(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, LISTEN_FLAGS);
-  if (has(args, 'help')) {
-    process.stdout.write(`${LISTEN_HELP}\n`);
-    return 0;
-  }
-  if (has(args, 'version')) {
-    process.stdout.write(`${versionLine()}\n`);
-    return 0;
-  }
+  if (answeredHelpOrVersion(args, LISTEN_HELP)) return 0;
   if (args.positionals.length > 1) throw usage(`unexpected argument "${args.positionals[1]}"`);
   const target = parseAddress(args.positionals[0], true);
   oneOf(args, ['echo', 'exec']);

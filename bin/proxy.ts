@@ -9,7 +9,7 @@ import { describeTarget, type Connection, type WirestackError } from '../lib/ind
 import { proxy, type Faults, type Proxy, type ProxiedConnection, type Toxic, type ToxicType } from '../lib/testing/index.js';
 import { formatFlags, has, parseArgs, parseBytes, parseDuration, usage, valueOf, valuesOf, type FlagSpec, type ParsedArgs } from './args.js';
 import { parseAddress, parseHostPort } from './address.js';
-import { otherFlags } from './common-flags.js';
+import { answeredHelpOrVersion, otherFlags } from './common-flags.js';
 import { formatBytes } from './progress.js';
 import { failureLine } from './report.js';
 import { closeOnSignals } from './signals.js';
@@ -95,14 +95,7 @@ Examples:
 /** Runs `proxy`; runs until stopped. Failures to start are thrown, coded. */
 export async function runProxy(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, PROXY_FLAGS);
-  if (has(args, 'help')) {
-    process.stdout.write(`${PROXY_HELP}\n`);
-    return 0;
-  }
-  if (has(args, 'version')) {
-    process.stdout.write(`${versionLine()}\n`);
-    return 0;
-  }
+  if (answeredHelpOrVersion(args, PROXY_HELP)) return 0;
   if (args.positionals.length > 1) throw usage(`unexpected argument "${args.positionals[1]}"`);
   const listenText = args.positionals[0];
   const toText = valueOf(args, 'to');

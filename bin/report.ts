@@ -77,6 +77,9 @@ function hintFor(command: string, error: WirestackError): string {
   if (command === 'listen' && error.message.includes("refused the client's certificate")) {
     return 'the client needs a certificate signed by a CA in --ca FILE';
   }
+  if (error.code === 'ERR_WIRESTACK_TLS_HANDSHAKE' && /peer did not return a certificate/.test(error.message)) {
+    return 'the client sent no certificate, and --require-client-cert wants one (the client needs --cert FILE --key FILE)';
+  }
   if (error.code === 'ERR_WIRESTACK_TLS_HANDSHAKE' && command === 'listen' && /peer closed/.test(error.message)) {
     return 'a client that does not trust our certificate may close without a word (give it the CA, or --insecure to test); or it does not speak TLS';
   }

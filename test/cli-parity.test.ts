@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { makeCertificates } from '../lib/testing/index.js';
 import { assertBuilt, lines, run, sha256, start, startListen, startListenUnix, stderrHas, stdoutHas } from './cli.js';
 import { exited, watch } from './openssl.js';
+import { tcpServer } from './sockets.js';
 
 const certs = makeCertificates();
 const other = makeCertificates({ label: 'another PKI' });
@@ -29,17 +29,6 @@ const SERVER = ['--tls', '--cert', file('server.pem'), '--key', file('server.key
 
 beforeAll(assertBuilt);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A plain TCP server on loopback for the test's own peer behaviour. */
-async function tcpServer(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    // The command may reset these peers on purpose (--idle-timeout); the tests check the command, not them.
-    socket.on('error', () => {});
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as { port: number }).port };
-}
 
 describe('--version and --help', () => {
   it('--version names the package version, Node and OpenSSL, from the top and from each command', async () => {
@@ -173,7 +162,7 @@ describe('TLS flags', () => {
       // TLS 1.3: the client has finished its handshake when the server's refusal arrives.
       expect(lines(anonymous.stderr).at(-1)).toEqual(expect.stringMatching(
         /ERR_WIRESTACK_TLS_ALERT: tls: the peer sent a fatal "certificate_required" alert \(try: the peer wants a client certificate: --cert FILE --key FILE\)$/));
-      await stderrHas(listener, /wirestack listen: #2 127\.0\.0\.1:\d+: ERR_WIRESTACK_TLS_/);
+      await stderrHas(listener, /wirestack listen: #2 127\.0\.0\.1:\d+: ERR_WIRESTACK_TLS_HANDSHAKE: .*did not return a certificate.*\(try: the client sent no certificate, and --require-client-cert wants one/);
     } finally {
       listener.child.kill();
     }

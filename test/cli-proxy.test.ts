@@ -5,13 +5,13 @@
 // connection, then removed; Toxiproxy's errors come back in its shape, and
 // the proxy keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { makeCertificates } from '../lib/testing/index.js';
 import { assertBuilt, lines, run, sha256, start, stderrHas, type Running } from './cli.js';
 import { exited, freePort, pemFiles, startServer } from './openssl.js';
+import { roundTrip, tcpClient, tcpServer } from './sockets.js';
 
 const servers: Server[] = [];
 const processes: Running[] = [];
@@ -21,14 +21,10 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-async function tcpServer(onSocket: (socket: Socket) => void): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => {});   // resets on purpose are the client's to see
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  return (server.address() as { port: number }).port;
+async function server(onSocket: (socket: Socket) => void): Promise<number> {
+  const made = await tcpServer(onSocket);
+  servers.push(made.server);
+  return made.port;
 }
 
 /** Starts `wirestack proxy args`; resolves with the ports it prints (the main proxy's and the API's). */
@@ -44,17 +40,9 @@ async function startProxy(args: readonly string[]): Promise<Running & { port?: n
 }
 
 async function client(port: number): Promise<Socket> {
-  const socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });
-  socket.on('error', () => {});
-  await once(socket, 'connect');
+  const socket = await tcpClient(port);
+  socket.on('error', () => {});   // watchSocket() reports the errors that matter
   return socket;
-}
-
-async function roundTrip(socket: Socket): Promise<number> {
-  const started = performance.now();
-  socket.write('x');
-  await once(socket, 'data');
-  return performance.now() - started;
 }
 
 /** What a socket receives: the bytes so far, the chunks, and how it ended ('end', or an error's code). */
@@ -75,7 +63,7 @@ describe('wirestack proxy --api, driven as a Toxiproxy client drives toxiproxy-s
   let main: Running & { port?: number; api?: number };
 
   beforeAll(async () => {
-    echo = await tcpServer((socket) => socket.pipe(socket));
+    echo = await server((socket) => socket.pipe(socket));
     // The main proxy logs its client side, where the fragment toxic shows in the log.
     main = await startProxy(['127.0.0.1:0', '--log', '--to', `127.0.0.1:${echo}`, '--api', '127.0.0.1:0']);
     api = async (method, path, body, headers = {}) => {

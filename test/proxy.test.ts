@@ -9,10 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, createServer as createHttpServer } from 'node:http';
-import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { connect, meter, tls, type Connection, type MeterLayer } from '../lib/index.js';
 import { makeCertificates, proxy, type Proxy } from '../lib/testing/index.js';
 import { exited, freePort, pemFiles, startServer } from './openssl.js';
+import { roundTrip, tcpClient, tcpServer } from './sockets.js';
 
 const certs = makeCertificates();
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -24,18 +25,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function tcpServer(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => {});   // a reset on purpose is the client's to see
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return { server, port: (server.address() as { port: number }).port };
+// A server closed after the test.
+async function server(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
+  const made = await tcpServer(onSocket);
+  cleanups.push(() => new Promise((resolve) => made.server.close(resolve)));
+  return made;
 }
 
 // Echoes, and ends after the client's end.
-const echoServer = (): Promise<{ server: Server; port: number }> => tcpServer((socket) => socket.pipe(socket));
+const echoServer = (): Promise<{ server: Server; port: number }> => server((socket) => socket.pipe(socket));
 
 async function startProxy(options: Parameters<typeof proxy>[0]): Promise<{ p: Proxy; port: number }> {
   const p = await proxy(options);
@@ -44,18 +42,9 @@ async function startProxy(options: Parameters<typeof proxy>[0]): Promise<{ p: Pr
 }
 
 async function client(port: number): Promise<Socket> {
-  const socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });
-  await once(socket, 'connect');
+  const socket = await tcpClient(port);
   cleanups.push(() => socket.destroy());
   return socket;
-}
-
-// Milliseconds for one byte to go through the echo and back.
-async function roundTrip(socket: Socket): Promise<number> {
-  const started = performance.now();
-  socket.write('x');
-  await once(socket, 'data');
-  return performance.now() - started;
 }
 
 // Everything a socket receives until its end (or its error, which rejects with the bytes so far).
@@ -136,7 +125,7 @@ describe('each fault, by its effect', () => {
 
   it('throttle: a download runs at no more than the rate (upper bound), and arrives whole', async () => {
     const download = randomBytes(150_000);
-    const { port: source } = await tcpServer((socket) => socket.end(download));
+    const { port: source } = await server((socket) => socket.end(download));
     const rate = 500_000;
     const { port } = await startProxy({ listen: LOCAL, target: { host: '127.0.0.1', port: source }, faults: { throttle: rate } });
     const started = performance.now();
@@ -147,7 +136,7 @@ describe('each fault, by its effect', () => {
   });
 
   it('limit: the client gets exactly the bytes up to the limit, then a clean end', async () => {
-    const { port: source } = await tcpServer((socket) => socket.end(randomBytes(100_000)));
+    const { port: source } = await server((socket) => socket.end(randomBytes(100_000)));
     const { port } = await startProxy({ listen: LOCAL, target: { host: '127.0.0.1', port: source }, faults: { limit: 12_345 } });
     expect((await receiveAll(await client(port))).length).toBe(12_345);
   });
@@ -177,7 +166,7 @@ describe('each fault, by its effect', () => {
 
   it('stallAfter: nothing past the count, no end; removing the fault lets every held byte go, in order', async () => {
     const download = randomBytes(200_000);
-    const { port: source } = await tcpServer((socket) => socket.end(download));
+    const { port: source } = await server((socket) => socket.end(download));
     const { p, port } = await startProxy({ listen: LOCAL, target: { host: '127.0.0.1', port: source }, faults: { stallAfter: 1000 } });
     const socket = await client(port);
     const whole = receiveAll(socket);
