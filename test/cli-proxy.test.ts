@@ -293,13 +293,13 @@ describe('wirestack proxy from the command line', () => {
     await stderrHas(relay, /#1 closed \(↑ \d+ B, ↓ \d+ B\)/);
   });
 
-  it('TLS ended on the client side and begun toward openssl s_server; a --limit cuts the answer, with close_notify', async () => {
+  it('TLS ended on the client side and begun toward openssl s_server, logged in plaintext between; a --limit cuts the answer, with close_notify', async () => {
     const certs = makeCertificates();
     const pem = pemFiles({ 'ca.pem': certs.ca.cert, 'server.pem': certs.server.cert, 'server.key': certs.server.key });
     try {
       const { server, out, port } = await startServer(['-cert', pem.path('server.pem'), '-key', pem.path('server.key')]);
       const relay = await startProxy(['127.0.0.1:0', '--tls', '--cert', pem.path('server.pem'), '--key', pem.path('server.key'),
-        '--to', `localhost:${port}`, '--tls', '--ca', pem.path('ca.pem'), '--limit', 'down:10']);
+        '--to', `localhost:${port}`, '--tls', '--ca', pem.path('ca.pem'), '--log=text', '--limit', 'down:10']);
       const client = start(['connect', `localhost:${relay.port}`, '--tls', '--ca', pem.path('ca.pem'), '-q']);
       client.child.stdin.write('hello s_server\n');
       await out.until('hello s_server', 'the bytes through the proxy');
@@ -309,6 +309,8 @@ describe('wirestack proxy from the command line', () => {
       expect(await client.done).toBe(0);
       expect(client.stdout().toString()).toBe('0123456789');
       await stderrHas(relay, /#1 closed by limit_data_downstream: 10 bytes passed/);
+      // The target side's log, above its TLS, shows the plaintext, tagged with the connection's number.
+      expect(relay.stderr()).toMatch(/^#1 over-tls \+[\d.]+ms out 15 bytes\n {2}\| hello s_server\\n$/m);
       server.kill();
       await exited(server);
     } finally {
@@ -325,6 +327,16 @@ describe('wirestack proxy from the command line', () => {
       await stderrHas(relay, new RegExp(`wirestack proxy: #${n}: ERR_WIRESTACK_CONNECT: cannot connect to 127\\.0\\.0\\.1:${down}: .*ECONNREFUSED`));
     }
     expect(relay.child.exitCode).toBe(null);
+  });
+
+  it('--help lists the sides, every fault flag and --api, with examples', async () => {
+    const { code, stdout } = await run(['proxy', '--help']);
+    expect(code).toBe(0);
+    for (const text of ['--to TARGET', 'Client side (before --to)', 'Target side (after --to)', '--delay [up:|down:]MS[±JITTER]',
+      '--throttle [up:|down:]BYTES_PER_S', '--fragment [up:|down:]SIZES', '--reset-after [up:|down:]BYTES',
+      '--stall-after [up:|down:]BYTES', '--limit [up:|down:]BYTES', '--api HOST:PORT', 'Examples:']) {
+      expect(stdout.toString()).toContain(text);
+    }
   });
 
   it('a port in use, and flags on the wrong side or malformed: one line each, with the exit status', async () => {
