@@ -135,7 +135,7 @@ function findToxic(proxy: Proxy, name: string): Toxic {
 }
 
 /** A proxy as Toxiproxy shows one. */
-export function proxyJson(proxy: Proxy): unknown {
+function proxyJson(proxy: Proxy): unknown {
   const listen = proxy.enabled ? proxy.address() : proxy.listen;
   return {
     name: proxy.name,

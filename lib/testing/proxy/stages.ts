@@ -57,7 +57,7 @@ export abstract class Stage {
 }
 
 /** A stage for a toxic that does not apply to this connection (its toxicity said no). */
-export class PassStage extends Stage {
+class PassStage extends Stage {
   push(piece: Piece): void {
     this.hand(piece);
   }

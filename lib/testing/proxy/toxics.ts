@@ -43,9 +43,6 @@ export const TOXIC_TYPES = {
 /** The name of a toxic type. */
 export type ToxicType = keyof typeof TOXIC_TYPES;
 
-/** The types that are wirestack's own, not Toxiproxy's. */
-export const WIRESTACK_TOXICS: readonly ToxicType[] = ['fragment', 'reset_after', 'stall_after'];
-
 /** One toxic, as the proxy keeps it and the control API shows it. */
 export interface Toxic {
   readonly name: string;
