@@ -7,15 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { connect } from '../lib/connect.js';
-import type { Connection } from '../lib/connection.js';
-import { WirestackError } from '../lib/errors.js';
-import { listen } from '../lib/listener.js';
-import { makeCertificates } from '../lib/testing/certificates.js';
-import { Random } from '../lib/testing/random.js';
-import { deflate } from '../filters/deflate.js';
-import { log } from '../filters/log/index.js';
-import { tls } from '../filters/tls/index.js';
+import { connect, deflate, listen, log, tls, WirestackError, type Connection } from '../lib/index.js';
+import { makeCertificates, Random } from '../lib/testing/index.js';
 import { has, parseArgs, type FlagSpec } from './args.js';
 import { formatBytes } from './progress.js';
 

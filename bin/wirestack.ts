@@ -1,5 +1,5 @@
 /**
- * The `wirestack` command: `connect`, `listen` and `demo`. Each command
+ * The `wirestack` command: `connect`, `listen`, `proxy` and `demo`. Each command
  * lives in its own file; this one picks the command, and turns any failure
  * into one line on stderr and an exit status.
  */
@@ -7,10 +7,13 @@ import { runConnect } from './connect.js';
 import { runListen } from './listen.js';
 import { usage } from './args.js';
 import { exitStatus, failureLine, EXIT_FAILURE, EXIT_USAGE } from './report.js';
+import { versionLine } from './version.js';
 
 const COMMANDS: Partial<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   connect: runConnect,
   listen: runListen,
+  // Loaded when asked for, as the demo: only the proxy needs the testing kit and an HTTP server.
+  proxy: async (argv) => (await import('./proxy.js')).runProxy(argv),
   // Loaded when asked for: the demo makes certificates with node-forge, which the other commands rarely need.
   demo: async (argv) => (await import('./demo.js')).runDemo(argv),
 };
@@ -24,13 +27,16 @@ Commands:
   demo      a TLS connection on this machine through tls, log and deflate, explained
   connect   HOST:PORT: standard input → connection → standard output (like nc, openssl s_client)
   listen    [HOST:]PORT: serve connections: stdin/stdout, --echo, or --exec CMD (like nc -l, ncat --exec)
+  proxy     LISTEN --to TARGET: relay connections through faults you choose (like Toxiproxy)
 
-Run wirestack COMMAND --help for a command's flags.
+Run wirestack COMMAND --help for a command's flags; wirestack --version for
+the version.
 
 Examples:
   wirestack demo
   wirestack connect example.com:443 --tls --log
-  wirestack listen 127.0.0.1:8443 --tls --self-signed --echo`;
+  wirestack listen 127.0.0.1:8443 --tls --self-signed --echo
+  wirestack proxy 127.0.0.1:15432 --to 127.0.0.1:5432 --delay 100±20 --api 127.0.0.1:8474`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -40,6 +46,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${versionLine()}\n`);
     return 0;
   }
   const run = COMMANDS[name];

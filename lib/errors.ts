@@ -29,9 +29,10 @@ export const ERROR_CODES = {
   ERR_WIRESTACK_TLS: 'another TLS failure after the handshake (bad record, decryption failure, …)',
   ERR_WIRESTACK_INFLATE: 'compressed input was corrupt',
   ERR_WIRESTACK_INFLATE_LIMIT: 'compressed input inflated past maxInflatedBytes or the maximum ratio',
-  ERR_WIRESTACK_FAULT: 'a fault-injecting test filter broke the stream on purpose',
+  ERR_WIRESTACK_FAULT: 'a fault-injecting test filter, or a fault of the testing proxy, broke the stream on purpose',
   ERR_WIRESTACK_STDIO: 'the wirestack command could not read its input or write its output (standard input/output, or the pipes of an --exec command); `cause` holds the system error',
-  ERR_WIRESTACK_EXEC: 'the --exec command of wirestack listen could not be started, or was killed by a signal',
+  ERR_WIRESTACK_EXEC: 'the --exec command of wirestack connect or listen could not be started, or was killed by a signal',
+  ERR_WIRESTACK_IDLE_TIMEOUT: 'the wirestack command closed a connection on which nothing moved either way for --idle-timeout',
 } as const;
 
 /** A stable error code, `ERR_WIRESTACK_…`. */

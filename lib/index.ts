@@ -13,7 +13,7 @@ export { Connection, wrap } from './connection.js';
 export type { RawInfo, Sendable, WrapOptions } from './connection.js';
 export { fromTransforms } from './from-transforms.js';
 export type { TransformsSpec } from './from-transforms.js';
-export { connect } from './connect.js';
+export { connect, describeTarget } from './connect.js';
 export type { ConnectOptions, Target } from './connect.js';
 export { Listener, listen } from './listener.js';
 export { agent } from './agent.js';

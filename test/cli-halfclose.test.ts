@@ -160,7 +160,7 @@ describe('a transfer cut short exits non-zero, with its code', () => {
     // Once the listener's file is on its way: a part of ours, then the reset.
     socket.once('data', () => socket.write(randomBytes(1 << 20), () => socket.resetAndDestroy()));
     expect(await listener.done).toBe(1);
-    expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_TRANSPORT: .*(ECONNRESET|EPIPE)/m);
+    expect(listener.stderr()).toMatch(/^wirestack listen: #1 127\.0\.0\.1:\d+: ERR_WIRESTACK_TRANSPORT: .*(ECONNRESET|EPIPE)/m);
   });
 
   it('a receive-only listener under --deflate: the client dies mid-stream → 1, ERR_WIRESTACK_INFLATE', async () => {
@@ -172,7 +172,7 @@ describe('a transfer cut short exits non-zero, with its code', () => {
     // Compressed bytes went out, but never the end of the compressed stream.
     client.raw.stream.end();
     expect(await listener.done).toBe(1);
-    expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_INFLATE: .*unexpected end of file/m);
+    expect(listener.stderr()).toMatch(/^wirestack listen: #1 127\.0\.0\.1:\d+: ERR_WIRESTACK_INFLATE: .*unexpected end of file.*\(try: the compressed stream was cut off before its end/m);
     client.destroy();
   });
 
@@ -202,7 +202,7 @@ describe('a transfer cut short exits non-zero, with its code', () => {
       await tally(listener.child.stdout).reached('first part\n'.length);
       client.raw.stream.end();
       expect(await listener.done).toBe(1);
-      expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_TLS_TRUNCATED: /m);
+      expect(listener.stderr()).toMatch(/^wirestack listen: #1 127\.0\.0\.1:\d+: ERR_WIRESTACK_TLS_TRUNCATED: /m);
     } finally {
       client.destroy();
       listener.child.kill();
@@ -225,7 +225,7 @@ describe('listen --once --exec exits with the outcome of its command', () => {
     const client = startOnFiles(['connect', `127.0.0.1:${listener.port}`, '-q'], { stdin: path('up.bin'), stdout: path('connect.out') });
     expect(await client.done).toBe(0);
     expect(await listener.done).toBe(3);
-    expect(listener.stderr()).toMatch(/: exit 3 exited with status 3\n/);
+    expect(listener.stderr()).toMatch(/#1 exit 3 exited with status 3\n/);
   });
 
   it('a command not found: the shell\'s 127', async () => {
@@ -240,7 +240,7 @@ describe('listen --once --exec exits with the outcome of its command', () => {
     const client = startOnFiles(['connect', `127.0.0.1:${listener.port}`, '-q'], { stdin: '/dev/null', stdout: '/dev/null' });
     expect(await client.done).toBe(0);
     expect(await listener.done).toBe(137);
-    expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_EXEC: kill -KILL \$\$ was killed by SIGKILL /m);
+    expect(listener.stderr()).toMatch(/^wirestack listen: #1 127\.0\.0\.1:\d+: ERR_WIRESTACK_EXEC: kill -KILL \$\$ was killed by SIGKILL /m);
   });
 });
 

@@ -54,7 +54,7 @@ describe('help and bad input', () => {
   // Each: the arguments, and what the one line on stderr must say.
   const mistakes: Array<[string[], RegExp]> = [
     [['connect', '127.0.0.1:9', '--bogus'], /unknown flag --bogus/],
-    [['connect', 'localhost'], /expected HOST:PORT, got "localhost"/],
+    [['connect', 'localhost'], /expected HOST:PORT or unix:PATH, got "localhost"/],
     [['connect', 'localhost:99999'], /"99999" is not a port number/],
     [['connect', '::1:443'], /write an IPv6 address in brackets: \[::1\]:443/],
     [['connect', '127.0.0.1:9', '--log=loud'], /--log must be one of summary, hex, text, got "loud"/],
@@ -189,7 +189,7 @@ describe('listen against openssl s_client', () => {
       client.stdin.end();
       expect(await exited(client)).toBe(0);
       expect(await listener.done).toBe(0);
-      expect(listener.stderr()).toMatch(/connection from 127\.0\.0\.1:\d+\n.*closed\n/);
+      expect(listener.stderr()).toMatch(/#1 connection from 127\.0\.0\.1:\d+\n.*#1 TLSv1\.3, TLS_\w+\n.*#1 closed\n/);
     } finally {
       client.kill();
       listener.child.kill();
@@ -216,7 +216,7 @@ describe('connect against listen', () => {
     expect(client.stderr).toContain(', ALPN wirestack/1, CN=localhost, verified');
     expect(listener.stderr()).toContain('listening on 127.0.0.1:');
     expect(listener.stderr()).toContain('(stack: wire → tls → over-tls → deflate)');
-    expect(listener.stderr()).toMatch(/^over-tls \+[\d.]+ms in \d+ bytes\n {2}00000000: /m);
+    expect(listener.stderr()).toMatch(/^#1 over-tls \+[\d.]+ms in \d+ bytes\n {2}00000000: /m);
     // stderr is a pipe here, never a terminal: no progress line.
     expect(client.stderr).not.toContain('↑');
   });
@@ -300,7 +300,7 @@ describe('connect against listen', () => {
     expect(client.stderr()).toBe('');
     // The server sees the connection go and stops `yes` instead of feeding it forever.
     expect(await listener.done).toBe(1);
-    expect(listener.stderr()).toMatch(/^wirestack listen: 127\.0\.0\.1:\d+: ERR_WIRESTACK_(TRANSPORT|PREMATURE_CLOSE): /m);
+    expect(listener.stderr()).toMatch(/^wirestack listen: #1 127\.0\.0\.1:\d+: ERR_WIRESTACK_(TRANSPORT|PREMATURE_CLOSE): /m);
   });
 
   it('a peer that resets the connection: exit 1 with one coded line', async () => {

@@ -87,6 +87,28 @@ export async function startListen(args: readonly string[], files?: StdioFiles): 
   return { ...running, port };
 }
 
+/** Starts `wirestack listen unix:PATH …` and resolves once it says it listens. */
+export async function startListenUnix(path: string, args: readonly string[]): Promise<Running> {
+  const running = start(['listen', `unix:${path}`, ...args]);
+  await stderrHas(running, `listening on unix:${path}`);
+  return running;
+}
+
+/** Resolves when `text` has appeared on the child's stderr. */
+export function stderrHas(running: Running<ChildProcess>, text: string | RegExp): Promise<void> {
+  const found = (): boolean => (typeof text === 'string' ? running.stderr().includes(text) : text.test(running.stderr()));
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!found()) return;
+      running.child.stderr!.off('data', check);
+      resolve();
+    };
+    running.child.stderr!.on('data', check);
+    running.done.then(() => setImmediate(() => (found() ? resolve() : reject(new Error(`exited before saying ${text}:\n${running.stderr()}`)))));
+    check();
+  });
+}
+
 /** Resolves when `text` has appeared on the child's stdout. */
 export function stdoutHas(running: Running, text: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -13,8 +13,8 @@ describe('the built package', () => {
   it('loads with import, both entry points', async () => {
     const { stdout } = await run(['--input-type=module', '-e', `
       import { connect, listen, wrap, tls, WirestackError } from 'wirestack';
-      import { checkFilter, duplexPair } from 'wirestack/testing';
-      console.log([connect, listen, wrap, tls.client, checkFilter, duplexPair].every((f) => typeof f === 'function'), new WirestackError('ERR_WIRESTACK_EOF', 'x').code);
+      import { checkFilter, duplexPair, proxy } from 'wirestack/testing';
+      console.log([connect, listen, wrap, tls.client, checkFilter, duplexPair, proxy].every((f) => typeof f === 'function'), new WirestackError('ERR_WIRESTACK_EOF', 'x').code);
     `]);
     expect(stdout.trim()).toBe('true ERR_WIRESTACK_EOF');
   });
@@ -22,8 +22,8 @@ describe('the built package', () => {
   it('loads with require, both entry points', async () => {
     const { stdout } = await run(['-e', `
       const { connect, wrap, tls, WirestackError } = require('wirestack');
-      const { checkFilter, duplexPair } = require('wirestack/testing');
-      console.log([connect, wrap, tls.client, checkFilter, duplexPair].every((f) => typeof f === 'function'), new WirestackError('ERR_WIRESTACK_EOF', 'x').code);
+      const { checkFilter, duplexPair, proxy } = require('wirestack/testing');
+      console.log([connect, wrap, tls.client, checkFilter, duplexPair, proxy].every((f) => typeof f === 'function'), new WirestackError('ERR_WIRESTACK_EOF', 'x').code);
     `]);
     expect(stdout.trim()).toBe('true ERR_WIRESTACK_EOF');
   });

@@ -1,6 +1,7 @@
 /**
  * wirestack/testing: the kit for testing filters and protocols — in-memory
- * pairs, the filter conformance suite, certificates.
+ * pairs, the filter conformance suite, certificates, fault filters, and a
+ * proxy that puts faults between a real client and a real server.
  */
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';
@@ -22,3 +23,7 @@ export { ReplayStream, replay } from '../../filters/testing/replay.js';
 export type { ReplayOptions } from '../../filters/testing/replay.js';
 export { ConformanceError, checkFilter, filterChecks } from './check-filter.js';
 export type { CheckOptions, FilterCheck, FilterPair, MakePair } from './check-filter.js';
+export { Proxy, proxy } from './proxy/proxy.js';
+export type { FaultDirection, Faults, ProxiedConnection, ProxyOptions } from './proxy/proxy.js';
+export { TOXIC_TYPES } from './proxy/toxics.js';
+export type { AttributeValue, Stream, Toxic, ToxicSpec, ToxicType } from './proxy/toxics.js';
