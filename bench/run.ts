@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   if (!args.opts.publicApiOnly) console.log("TLS with Node's private APIs on (where usable)");
   else if (readsInternalsSwitch()) console.log("TLS with Node's private APIs off: public API only: every measuring process runs with WIRESTACK_NODE_INTERNALS=0");
   else console.log('WIRESTACK_NODE_INTERNALS=0 is set, but this build never reads it: the rows measure its usual paths');
-  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes; ${args.opts.samples} samples per variant, each variant in its own process\n`);
+  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes; samples per variant: ${args.opts.samples}, each variant in a process of its own\n`);
   const rows: Row[] = [];
   for (const group of groups) {
     const selected = new Set(group.rows.filter((id) => wanted(group, id)));

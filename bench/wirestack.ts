@@ -34,6 +34,8 @@ function choose(): { specifier: string; description: string; files(): string[] }
   const other = process.env['WIRESTACK_BENCH_BUILD'];
   if (other) {
     const path = resolve(other);
+    // The measuring processes start elsewhere: they inherit the path made absolute.
+    process.env['WIRESTACK_BENCH_BUILD'] = path;
     return { specifier: pathToFileURL(path).href, description: `the build at ${path} (WIRESTACK_BENCH_BUILD)`, files: () => filesUnder(dirname(path), '.js') };
   }
   if (process.env['WIRESTACK_BENCH_SOURCE'] === '1') return { ...sources, description: 'lib/ sources through tsx (WIRESTACK_BENCH_SOURCE=1)' };
