@@ -1,6 +1,7 @@
 // The certificates the TLS rows use: self-signed for localhost, each its own
-// CA, made once per run with the openssl command (the same key and
-// certificate for the baseline and for wirestack).
+// CA, made once per run with the openssl command and handed to every
+// measuring process in its environment (the same key and certificate for
+// the baseline and for wirestack).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,17 @@ export interface BenchCertificates {
   readonly ca: string;
 }
 
-let ecdsa: BenchCertificates | null = null;
-let rsa: BenchCertificates | null = null;
+// The variable that carries the runner's certificates to the processes it starts.
+const SHARED = 'WIRESTACK_BENCH_CERTIFICATES';
+
+interface Shared {
+  readonly ecdsa: BenchCertificates;
+  readonly rsa: BenchCertificates;
+}
+
+const inherited = process.env[SHARED] ? (JSON.parse(process.env[SHARED]) as Shared) : null;
+let ecdsa: BenchCertificates | null = inherited?.ecdsa ?? null;
+let rsa: BenchCertificates | null = inherited?.rsa ?? null;
 
 /** Makes (once) and returns the ECDSA P-256 certificate for `localhost` / 127.0.0.1. */
 export function benchCertificates(): BenchCertificates {
@@ -26,6 +36,12 @@ export function benchCertificates(): BenchCertificates {
 export function benchRsaCertificates(): BenchCertificates {
   rsa ??= selfSigned(['-newkey', 'rsa:2048']);
   return rsa;
+}
+
+/** The environment entry that gives a child process this process's certificates. */
+export function certificatesEnv(): Record<string, string> {
+  const shared: Shared = { ecdsa: benchCertificates(), rsa: benchRsaCertificates() };
+  return { [SHARED]: JSON.stringify(shared) };
 }
 
 function selfSigned(keyArgs: readonly string[]): BenchCertificates {

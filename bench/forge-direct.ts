@@ -3,7 +3,7 @@
 // other's process(), as node-forge's own examples do.
 import forge from 'node-forge';
 import { benchRsaCertificates } from './certs.js';
-import { type Timing, startTiming } from './harness.js';
+import { type Timing, quiesce, startTiming } from './harness.js';
 
 /** A handshaken forge pair: `send` encrypts on the client; the server counts what it decrypts. */
 export interface ForgePair {
@@ -71,13 +71,14 @@ export function forgePair(): Promise<ForgePair> {
   });
 }
 
-/** Moves `bytes` from client to server in `writeSize` writes; returns the wall and CPU seconds. */
-export async function forgeDirectBulk(bytes: number, writeSize: number, pattern: Buffer): Promise<Timing> {
+/** Moves `bytes` from client to server in `writeSize` writes (slices of `source`, as bulk() makes them); returns the wall and CPU seconds. */
+export async function forgeDirectBulk(bytes: number, writeSize: number, source: Buffer): Promise<Timing> {
   const pair = await forgePair();
+  await quiesce();
   const timing = startTiming();
   for (let sent = 0; sent < bytes; sent += writeSize) {
-    const offset = sent % (pattern.length - writeSize);
-    pair.send(pattern.subarray(offset, offset + Math.min(writeSize, bytes - sent)));
+    const offset = sent % (source.length - writeSize + 1);
+    pair.send(source.subarray(offset, offset + Math.min(writeSize, bytes - sent)));
   }
   const result = timing();
   if (pair.received !== bytes) throw new Error(`forge pair delivered ${pair.received} of ${bytes} bytes`);

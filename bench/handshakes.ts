@@ -1,17 +1,21 @@
-// Row 8 of the issue: TLS handshakes per second, a full TLS 1.3 handshake and
-// a resumed TLS 1.2 one, wirestack against native `tls`, one at a time over
-// loopback TCP, client and server in this process.
+// TLS handshakes per second, a full TLS 1.3 handshake and a resumed TLS 1.2
+// one, wirestack against native `tls`, one at a time over loopback TCP,
+// client and server in one measuring process per variant.
 import net from 'node:net';
 import tls from 'node:tls';
-import { connect, type Connection } from './wirestack.js';
+import { connect, type Connection, type Filter } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, type Sample, interleaved, secondsSince, unavailable } from './harness.js';
+import {
+  type BenchOptions, type Row, type Series, type Timing, cpuNote, interleaved, median, paired, pairedRow, quiesce, speedup, startTiming, timed, unavailable,
+} from './harness.js';
+import { type Variant, isolate, isolateAll } from './isolated.js';
 import { destroyAll, wirestackAcceptor } from './transfer.js';
-import { NO_TLS, type TlsFilters, sessionOf, tlsFilters, whenSecured, wasResumed } from './wirestack-tls.js';
+import { NO_TLS, sessionOf, tlsFilters, whenSecured, wasResumed } from './wirestack-tls.js';
 
 const ROW_FULL = 'handshakes/s, TLS 1.3 full (vs native)';
 const ROW_RESUMED = 'handshakes/s, TLS 1.2 resumed (vs native)';
+const TARGET = 0.95;
 
 /** A native TLS server that waits for each accepted connection's handshake. */
 async function nativeServer(): Promise<{ port: number; next(): Promise<tls.TLSSocket>; close(): Promise<void> }> {
@@ -66,96 +70,138 @@ async function nativeHandshake(port: number, next: () => Promise<tls.TLSSocket>,
   return [client, server];
 }
 
-// `count` handshakes one after the other; resolves with the seconds they took.
-async function timed(count: number, one: () => Promise<void>): Promise<number> {
-  const start = performance.now();
+// `count` handshakes one after the other, timed after a quiesce.
+async function timedHandshakes(count: number, one: () => Promise<void>): Promise<Timing> {
+  await quiesce();
+  const timing = startTiming();
   for (let i = 0; i < count; i++) await one();
-  return secondsSince(start);
+  return timing();
 }
 
-function handshakeRow(row: string, count: number, baselineSeconds: number, wirestackSeconds: number, note: string): Row {
-  const ratio = baselineSeconds / wirestackSeconds;
+/** Which handshakes a variant times: full TLS 1.3 ones, or TLS 1.2 ones resuming one session. */
+interface HandshakeArgs {
+  readonly count: number;
+  readonly kind: 'full' | 'resumed';
+  readonly [key: string]: unknown;
+}
+
+/** Native TLS client and server: `count` handshakes per sample, each to both ends' completion. */
+async function nativeVariant(args: HandshakeArgs): Promise<Variant> {
+  const server = await nativeServer();
+  const versions: tls.ConnectionOptions = args.kind === 'full' ? { minVersion: 'TLSv1.3' } : { maxVersion: 'TLSv1.2' };
+  let session: Buffer | undefined;
+  if (args.kind === 'resumed') {
+    // One full handshake gives the session every sample then resumes.
+    const [c0, s0] = await nativeHandshake(server.port, server.next, versions);
+    session = c0.getSession();
+    await destroyAll(c0, s0);
+    if (!session) throw new Error('native TLS 1.2 gave no session to resume');
+  }
   return {
+    async sample() {
+      let resumed = 0;
+      const timing = await timedHandshakes(args.count, async () => {
+        const ends = await nativeHandshake(server.port, server.next, { ...versions, ...(session ? { session } : {}) });
+        if (ends[0].isSessionReused()) resumed++;
+        await destroyAll(...ends);
+      });
+      return timed(timing, { resumed });
+    },
+    close: () => server.close(),
+  };
+}
+
+/** wirestack's TLS filters on both ends, the same handshakes. */
+async function wirestackVariant(args: HandshakeArgs): Promise<Variant> {
+  const t = tlsFilters();
+  if (!t) throw new Error(NO_TLS);
+  const { key, cert, ca } = benchCertificates();
+  const server = await wirestackAcceptor(t.server({ key, cert }));
+  const handshake = async (filter: Filter): Promise<[Connection, Connection]> => {
+    const [client, accepted] = await Promise.all([connect({ host: '127.0.0.1', port: server.port }, filter), server.next()]);
+    await Promise.all([whenSecured(client), whenSecured(accepted)]);
+    return [client, accepted];
+  };
+  let client = t.client({ ca, servername: 'localhost', minVersion: 'TLSv1.3' });
+  if (args.kind === 'resumed') {
+    const [c0, s0] = await Promise.all([
+      connect({ host: '127.0.0.1', port: server.port }, t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2' })),
+      server.next(),
+    ]);
+    const session = await sessionOf(c0);
+    await destroyAll(c0, s0);
+    if (!session) throw new Error('wirestack TLS 1.2 gave no session to resume');
+    client = t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2', session });
+  }
+  return {
+    async sample() {
+      let resumed = 0;
+      const timing = await timedHandshakes(args.count, async () => {
+        const ends = await handshake(client);
+        if (await wasResumed(ends[0])) resumed++;
+        await destroyAll(...ends);
+      });
+      return timed(timing, { resumed });
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The variants, each built in a measuring process of its own. */
+export const variants = { native: nativeVariant, wirestack: wirestackVariant };
+
+function handshakeRow(row: string, count: number, native: Series, wirestack: Series, note: string): Row {
+  return pairedRow({
     group: 'handshakes',
     row,
-    baseline: `${(count / baselineSeconds).toFixed(0)} /s`,
-    wirestack: `${(count / wirestackSeconds).toFixed(0)} /s`,
-    ratio,
-    target: '≥ 0.95',
-    met: ratio >= 0.95,
-    note,
-  };
+    baseline: `${(count / median(native.values)).toFixed(0)} /s`,
+    wirestack: `${(count / median(wirestack.values)).toFixed(0)} /s`,
+    ratios: paired(native, wirestack, speedup),
+    target: `≥ ${TARGET.toFixed(2)}`,
+    meets: (r) => r >= TARGET,
+    note: note + cpuNote(native, wirestack),
+  });
+}
+
+// Sessions resumed over all of a variant's samples.
+function resumedOf(series: Series): number {
+  return series.facts.reduce((sum, f) => sum + Number(f['resumed'] ?? 0), 0);
 }
 
 export const handshakesGroup: Group = {
   name: 'handshakes',
   rows: ['handshake-full', 'handshake-resumed'],
   async run(opts: BenchOptions, selected: ReadonlySet<string>): Promise<Row[]> {
-    const t = tlsFilters();
-    if (!t) {
-      return [
-        ...(selected.has('handshake-full') ? [unavailable('handshakes', ROW_FULL, '≥ 0.95', NO_TLS, 'tls')] : []),
-        ...(selected.has('handshake-resumed') ? [unavailable('handshakes', ROW_RESUMED, '≥ 0.95', NO_TLS, 'tls')] : []),
-      ];
-    }
+    const wanted = ([['handshake-full', ROW_FULL], ['handshake-resumed', ROW_RESUMED]] as const).filter(([id]) => selected.has(id));
+    if (!tlsFilters()) return wanted.map(([, row]) => unavailable('handshakes', row, `≥ ${TARGET.toFixed(2)}`, NO_TLS, 'tls'));
     const rows: Row[] = [];
     const count = opts.handshakes;
-    const native = await nativeServer();
-    const { key, cert, ca } = benchCertificates();
-    const wsServer = await wirestackAcceptor(t.server({ key, cert }));
-    try {
-      const wsHandshake = async (filter: ReturnType<TlsFilters['client']>): Promise<[Connection, Connection]> => {
-        const [client, server] = await Promise.all([connect({ host: '127.0.0.1', port: wsServer.port }, filter), wsServer.next()]);
-        await Promise.all([whenSecured(client), whenSecured(server)]);
-        return [client, server];
-      };
-      if (selected.has('handshake-full')) {
-        const wsClient = t.client({ ca, servername: 'localhost', minVersion: 'TLSv1.3' });
-        const m = await interleaved({
-          native: () => timed(count, async () => destroyAll(...await nativeHandshake(native.port, native.next, { minVersion: 'TLSv1.3' }))),
-          wirestack: () => timed(count, async () => destroyAll(...await wsHandshake(wsClient))),
-        }, opts.samples);
-        rows.push(handshakeRow(ROW_FULL, count, m.native, m.wirestack,
-          `${count} handshakes per sample, one at a time, each to both ends' completion, then destroyed; ECDSA P-256 certificate; the native client reuses one SecureContext, as the filter does`));
+    const here = import.meta.url;
+    const internals = opts.publicApiOnly ? '; public API only (WIRESTACK_NODE_INTERNALS=0)' : '';
+    // Every measuring process starts at once; the rows are then measured one after the other.
+    // A kind whose processes cannot start (no session to resume, say) gets a row that says why.
+    const kinds = await Promise.all(wanted.map(async ([id, row]) => {
+      const args: HandshakeArgs = { count, kind: id === 'handshake-full' ? 'full' : 'resumed' };
+      try {
+        return { row, args, isolated: await isolateAll({ native: () => isolate(here, variants, 'native', args, opts), wirestack: () => isolate(here, variants, 'wirestack', args, opts) }) };
+      } catch (err) {
+        return { row, args, failed: (err as Error).message.split('\n')[0]! };
       }
-      if (selected.has('handshake-resumed')) {
-        // One full handshake each gives the session every sample then resumes.
-        const [c0, s0] = await nativeHandshake(native.port, native.next, { maxVersion: 'TLSv1.2' });
-        const nativeSession = c0.getSession();
-        await destroyAll(c0, s0);
-        const [wc0, ws0] = await Promise.all([
-          connect({ host: '127.0.0.1', port: wsServer.port }, t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2' })),
-          wsServer.next(),
-        ]);
-        const wsSession = await sessionOf(wc0);
-        await destroyAll(wc0, ws0);
-        if (!nativeSession || !wsSession) {
-          rows.push(unavailable('handshakes', ROW_RESUMED, '≥ 0.95', `no session to resume (native: ${nativeSession ? 'yes' : 'none'}, wirestack: ${wsSession ? 'yes' : 'none'})`));
-        } else {
-          let nativeResumed = 0;
-          let wsResumed = 0;
-          const wsClient = t.client({ ca, servername: 'localhost', maxVersion: 'TLSv1.2', session: wsSession });
-          const samples: Record<'native' | 'wirestack', Sample> = {
-            native: () => timed(count, async () => {
-              const ends = await nativeHandshake(native.port, native.next, { maxVersion: 'TLSv1.2', session: nativeSession });
-              if (ends[0].isSessionReused()) nativeResumed++;
-              await destroyAll(...ends);
-            }),
-            wirestack: () => timed(count, async () => {
-              const ends = await wsHandshake(wsClient);
-              if (await wasResumed(ends[0])) wsResumed++;
-              await destroyAll(...ends);
-            }),
-          };
-          const m = await interleaved(samples, opts.samples);
-          const total = count * (opts.samples + 1);
-          rows.push(handshakeRow(ROW_RESUMED, count, m.native, m.wirestack,
-            `${count} handshakes per sample, one at a time; sessions actually resumed: native ${nativeResumed}/${total}, wirestack ${wsResumed}/${total}`));
+    }));
+    try {
+      for (const kind of kinds) {
+        if (!kind.isolated) {
+          rows.push(unavailable('handshakes', kind.row, `≥ ${TARGET.toFixed(2)}`, kind.failed));
+          continue;
         }
+        const m = await interleaved(kind.isolated.samples, opts.samples);
+        const total = count * opts.samples;
+        rows.push(handshakeRow(kind.row, count, m.native, m.wirestack, kind.args.kind === 'full'
+          ? `${count} handshakes per sample, one at a time, each to both ends' completion, then destroyed; ECDSA P-256 certificate; the native client reuses one SecureContext, as the filter does${internals}`
+          : `${count} handshakes per sample, one at a time; sessions actually resumed: native ${resumedOf(m.native)}/${total}, wirestack ${resumedOf(m.wirestack)}/${total}${internals}`));
       }
     } finally {
-      await wsServer.close();
-      await native.close();
+      await Promise.all(kinds.map((kind) => kind.isolated?.close()));
     }
     return rows;
   },

@@ -1,5 +1,5 @@
-// The shared harness: options every group reads, interleaved sampling with
-// medians, and the one table every group's rows end up in.
+// The shared harness: options every group reads, interleaved sampling, and
+// the rows built from paired samples (a median ratio and its spread).
 
 /** What the runner was asked for; every group reads the sizes from here. */
 export interface BenchOptions {
@@ -7,12 +7,26 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Bytes each throughput sample moves (`--size`). */
   readonly size: number;
-  /** Samples per variant; the row shows their median. */
+  /** Samples per variant; the row shows the median of the paired ratios. */
   readonly samples: number;
-  /** Idle TLS connections held for the heap row (`--connections`). */
+  /** Idle TLS connections held for the memory rows (`--connections`). */
   readonly connections: number;
   /** Handshakes per sample in the handshake rows (`--handshakes`). */
   readonly handshakes: number;
+  /** `--no-internals`: every measuring process runs with WIRESTACK_NODE_INTERNALS=0. */
+  readonly publicApiOnly: boolean;
+}
+
+/**
+ * Where the "no worse than today" targets come from: main's figures before
+ * issue 14 (the pipeline rewrite), from the README's last run.
+ */
+export const TODAY = 'README run of 2026-11-26 on a quiet machine';
+
+/** The lowest and highest ratio over a row's paired samples. */
+export interface Spread {
+  readonly min: number;
+  readonly max: number;
 }
 
 /** One row of the table. A row that could not run has `ratio: null` and says why in `note`. */
@@ -20,12 +34,21 @@ export interface Row {
   readonly group: string;
   /** What is measured, as the issue names it. */
   readonly row: string;
-  /** The baseline's figure, formatted with its unit (e.g. "512.3 MB/s"). */
+  /** The baseline's figure (median of its samples), formatted with its unit (e.g. "512.3 MB/s"). */
   readonly baseline: string;
   /** wirestack's figure, same unit. */
   readonly wirestack: string;
-  /** wirestack ÷ baseline for "more is better" rows, baseline ÷ wirestack otherwise; null if not measured. */
+  /** The median of {@link ratios}; null if not measured. */
   readonly ratio: number | null;
+  /** The lowest and highest of {@link ratios}; null if not measured. */
+  readonly spread: Spread | null;
+  /**
+   * One ratio per round of sampling, from the baseline's and wirestack's
+   * samples of that round (taken one right after the other): wirestack ÷
+   * baseline where more is better, and where less is better the way the
+   * row's note says.
+   */
+  readonly ratios: readonly number[];
   /** The target as the issue states it. */
   readonly target: string;
   /** Whether the target is met; null when the row reports only, or was not measured. */
@@ -39,11 +62,18 @@ export interface Row {
 /** Filters built apart from the core; a row that needs an absent one says "not available". */
 export type Feature = 'tls' | 'deflate' | 'forge';
 
-/**
- * A variant of a measurement: one run of it returns a number (seconds,
- * bytes, …), or a {@link Timing} when it timed only part of its work.
- */
-export type Sample = () => Promise<number | Timing>;
+/** What a sample may report besides its figure: the TLS path taken, sessions resumed, … */
+export type Facts = Readonly<Record<string, string | number>>;
+
+/** One sample's figure in the row's unit (seconds, bytes), with the CPU seconds of its timed part when timed. */
+export interface Reading {
+  readonly value: number;
+  readonly cpu?: number;
+  readonly facts?: Facts;
+}
+
+/** A variant of a measurement: each call takes one sample. */
+export type Sample = () => Promise<Reading>;
 
 /** Wall and CPU seconds of the timed part of a sample (setup and teardown left out). */
 export interface Timing {
@@ -61,46 +91,49 @@ export function startTiming(): () => Timing {
   };
 }
 
+/** A {@link Timing} as a {@link Reading} of seconds. */
+export function timed(timing: Timing, facts?: Facts): Reading {
+  return { value: timing.seconds, cpu: timing.cpu, ...(facts === undefined ? {} : { facts }) };
+}
+
+/** One variant's samples, in the order they were taken. */
+export interface Series {
+  readonly values: number[];
+  readonly cpu: number[];
+  readonly facts: Facts[];
+}
+
 /**
  * Runs every variant `samples` times, round-robin (A, B, C, A, B, C, …), so
  * that drift in the machine's load falls on all of them alike, and returns
- * each variant's median. One untimed warm-up run of each comes first.
- *
- * If `cpu` is given, it receives each variant's median CPU seconds (user +
- * system) of this process per sample: of the timed part when the sample
- * returns a {@link Timing}, else of the whole call. On a machine shared with
- * other work, CPU time shows cost more steadily than wall time does.
+ * each variant's samples; sample i of every variant comes from round i, so
+ * two variants' samples pair up. One untimed warm-up run of each comes first.
  */
-export async function interleaved<K extends string>(variants: Record<K, Sample>, samples: number, warmup = true, cpu?: Partial<Record<K, number>>): Promise<Record<K, number>> {
+export async function interleaved<K extends string>(variants: Record<K, Sample>, samples: number, warmup = true): Promise<Record<K, Series>> {
   const names = Object.keys(variants) as K[];
   if (warmup) for (const name of names) await variants[name]();
-  const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as unknown as Record<K, number[]>;
-  const cpuResults = Object.fromEntries(names.map((name) => [name, [] as number[]])) as unknown as Record<K, number[]>;
+  const series = Object.fromEntries(names.map((name) => [name, { values: [], cpu: [], facts: [] }])) as unknown as Record<K, Series>;
   for (let i = 0; i < samples; i++) {
     // Alternate the order too, so no variant always runs right after the same one.
     const order = i % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
-      const before = process.cpuUsage();
-      const result = await variants[name]();
-      const used = process.cpuUsage(before);
-      if (typeof result === 'number') {
-        results[name].push(result);
-        cpuResults[name].push((used.user + used.system) / 1e6);
-      } else {
-        results[name].push(result.seconds);
-        cpuResults[name].push(result.cpu);
-      }
-      await settle();
+      const reading = await variants[name]();
+      series[name].values.push(reading.value);
+      series[name].cpu.push(reading.cpu ?? Number.NaN);
+      series[name].facts.push(reading.facts ?? {});
     }
   }
-  if (cpu) for (const name of names) cpu[name] = median(cpuResults[name]);
-  return Object.fromEntries(names.map((name) => [name, median(results[name])])) as unknown as Record<K, number>;
+  return series;
 }
 
-/** "; CPU time ratio 0.97" for a note: baseline CPU seconds ÷ wirestack CPU seconds, when both are known. */
-export function cpuNote(baselineCpu: number | undefined, wirestackCpu: number | undefined): string {
-  if (baselineCpu === undefined || wirestackCpu === undefined || wirestackCpu === 0) return '';
-  return `; CPU-time ratio ${(baselineCpu / wirestackCpu).toFixed(2)} (CPU s baseline ${baselineCpu.toFixed(3)}, wirestack ${wirestackCpu.toFixed(3)})`;
+/**
+ * Lets the previous sample's sockets finish closing and this sample's setup
+ * settle before its clock starts. It forces no garbage collection: after a
+ * forced full collection V8 starts again from a small young generation, and
+ * a bare-socket transfer right after one took about 25 % more CPU time.
+ */
+export async function quiesce(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
@@ -110,19 +143,85 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-// Lets sockets closed by the previous sample finish closing before the next one starts.
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5));
+/** `ratio(b, c)` for each round's baseline sample b and candidate sample c. */
+export function paired(baseline: Series, candidate: Series, ratio: (b: number, c: number) => number): number[] {
+  return baseline.values.map((b, i) => ratio(b, candidate.values[i]!));
 }
 
-/** Seconds since `start` (a `performance.now()` reading). */
-export function secondsSince(start: number): number {
-  return (performance.now() - start) / 1000;
+/** For rows of seconds (less time is better): baseline seconds ÷ candidate seconds, i.e. candidate speed ÷ baseline speed. */
+export const speedup = (b: number, c: number): number => b / c;
+
+/** For rows where less is better (bytes, time): candidate ÷ baseline. */
+export const cost = (b: number, c: number): number => c / b;
+
+/**
+ * A row from paired ratios: `ratio` is their median, `spread` their range,
+ * `met` what `meets` says of the median.
+ */
+export function pairedRow(fields: {
+  group: string;
+  row: string;
+  baseline: string;
+  wirestack: string;
+  ratios: readonly number[];
+  target: string;
+  meets: ((ratio: number) => boolean) | null;
+  note?: string;
+}): Row {
+  const { meets, ratios, note, ...rest } = fields;
+  const ratio = median(ratios);
+  return {
+    ...rest,
+    ratio,
+    spread: { min: Math.min(...ratios), max: Math.max(...ratios) },
+    ratios: [...ratios],
+    met: meets === null ? null : meets(ratio),
+    ...(note === undefined ? {} : { note }),
+  };
+}
+
+/**
+ * "CPU-time ratio 0.97 (…)": the median over rounds of baseline CPU seconds ÷
+ * candidate CPU seconds; on a shared machine CPU time shows cost more
+ * steadily than wall time. Empty when the samples carry no CPU time.
+ */
+export function cpuRatio(baseline: Series, candidate: Series): string {
+  const ratios = baseline.cpu.map((b, i) => b / candidate.cpu[i]!).filter(Number.isFinite);
+  if (ratios.length === 0) return '';
+  return `CPU-time ratio ${median(ratios).toFixed(2)} (median CPU s per sample: baseline ${median(baseline.cpu).toFixed(3)}, wirestack ${median(candidate.cpu).toFixed(3)})`;
+}
+
+/** {@link cpuRatio} as the tail of a note ("; CPU-time ratio …"). */
+export function cpuNote(baseline: Series, candidate: Series): string {
+  const text = cpuRatio(baseline, candidate);
+  return text ? `; ${text}` : '';
+}
+
+/** "0.91–0.99". */
+export function spreadOf(ratios: readonly number[]): string {
+  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
 }
 
 /** "512.3 MB/s" for `bytes` moved in `seconds`. */
 export function rate(bytes: number, seconds: number): string {
   return `${(bytes / seconds / 1e6).toFixed(1)} MB/s`;
+}
+
+/**
+ * A throughput row: both series are seconds to move `bytes`; the figures are
+ * each side's median, the ratio wirestack's speed ÷ the baseline's, per round.
+ */
+export function throughputRow(group: string, row: string, bytes: number, baseline: Series, candidate: Series, target: number, note: string): Row {
+  return pairedRow({
+    group,
+    row,
+    baseline: rate(bytes, median(baseline.values)),
+    wirestack: rate(bytes, median(candidate.values)),
+    ratios: paired(baseline, candidate, speedup),
+    target: `≥ ${target.toFixed(2)}`,
+    meets: (r) => r >= target,
+    note: note + cpuNote(baseline, candidate),
+  });
 }
 
 /** "64 MiB", "1 KiB", "300 B". */
@@ -144,59 +243,7 @@ export function parseBytes(text: string): number {
 /** A row for something that could not be measured in this run, with the reason. */
 export function unavailable(group: string, row: string, target: string, why: string, missing?: Feature): Row {
   return {
-    group, row, baseline: 'not available', wirestack: 'not available', ratio: null, target, met: null, note: why,
+    group, row, baseline: 'not available', wirestack: 'not available', ratio: null, spread: null, ratios: [], target, met: null, note: why,
     ...(missing === undefined ? {} : { missing }),
   };
-}
-
-/**
- * A throughput row: figures from the median seconds each side took to move
- * `bytes`, ratio = wirestack throughput ÷ baseline throughput.
- */
-export function throughputRow(group: string, row: string, bytes: number, baselineSeconds: number, wirestackSeconds: number, target: number, note?: string): Row {
-  const ratio = baselineSeconds / wirestackSeconds;
-  return {
-    group,
-    row,
-    baseline: rate(bytes, baselineSeconds),
-    wirestack: rate(bytes, wirestackSeconds),
-    ratio,
-    target: `≥ ${target.toFixed(2)}`,
-    met: ratio >= target,
-    ...(note === undefined ? {} : { note }),
-  };
-}
-
-/** Prints the rows as one aligned table, notes underneath. */
-export function printTable(rows: readonly Row[], out: (line: string) => void = console.log): void {
-  const header = ['#', 'row', 'baseline', 'wirestack', 'ratio', 'target', 'met?'];
-  const cells = rows.map((r, i) => [
-    String(i + 1),
-    r.row,
-    r.baseline,
-    r.wirestack,
-    r.ratio === null ? 'n/a' : r.ratio.toFixed(2),
-    r.target,
-    r.met === null ? '–' : r.met ? 'yes' : 'NO',
-  ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
-  const line = (values: readonly string[]): string => values.map((v, c) => (c >= 2 && c <= 4 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
-  out(line(header));
-  out(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const row of cells) out(line(row));
-  const notes = rows.map((r, i) => (r.note ? `  [${i + 1}] ${r.note}` : null)).filter((n): n is string => n !== null);
-  if (notes.length > 0) {
-    out('');
-    for (const note of notes) out(note);
-  }
-}
-
-/** The same table as Markdown, for the README. */
-export function markdownTable(rows: readonly Row[]): string {
-  const esc = (s: string): string => s.replace(/\|/g, '\\|');
-  const lines = ['| row | baseline | wirestack | ratio | target | met? |', '|---|---:|---:|---:|---|---|'];
-  for (const r of rows) {
-    lines.push(`| ${esc(r.row)} | ${esc(r.baseline)} | ${esc(r.wirestack)} | ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)} | ${esc(r.target)} | ${r.met === null ? '–' : r.met ? 'yes' : 'no'} |`);
-  }
-  return lines.join('\n');
 }

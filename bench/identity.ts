@@ -1,20 +1,35 @@
-// Rows 6 and 7 of the issue: plaintext bulk through identity layers, against
-// the bare socket and against the same chain of layers built with
-// `stream.compose` and with `duplexify`.
+// The harness ceiling and plaintext bulk through identity layers: the bare
+// socket moved by the harness against a minimal loop written without it;
+// wirestack against the bare socket; and the same five layers built with
+// `stream.compose` and with `duplexify`. One interleaved set, so the
+// ceiling row vouches for the very bare-socket samples the identity rows
+// divide by.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough } from 'node:stream';
 import duplexify from 'duplexify';
-import { type Connection, type Filter, connect, identity } from './wirestack.js';
-import { type BenchOptions, type Row, type Timing, cpuNote, formatBytes, interleaved, throughputRow } from './harness.js';
+import { type Filter, connect, identity } from './wirestack.js';
+import { type BenchOptions, type Reading, type Row, formatBytes, interleaved, throughputRow } from './harness.js';
 import type { Group } from './group.js';
-import { bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
+import { type Isolated, isolate, isolateAll } from './isolated.js';
+import { type BulkArgs, type EndsFactory, bulkVariant, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 
 // stream.compose exists in Node 20 (experimental) but @types/node 20 does not declare it.
 const compose = (nodeStream as unknown as { compose: (...streams: Duplex[]) => Duplex }).compose;
 
 const WRITE_SIZE = 64 * 1024;
-// The same high-water mark as a wirestack layer, so the chains differ in mechanism, not in buffer sizes.
+// The same high-water mark as a wirestack connection, so the chains differ in mechanism, not in buffer sizes.
 const HWM = 64 * 1024;
+const MINIMAL_LOOP = fileURLToPath(new URL('./minimal-loop.mjs', import.meta.url));
+const CEILING_TARGET = 0.95;
+
+const ROW_CEILING = 'harness ceiling: bare sockets moved by the harness (vs a minimal loop without it)';
+const ROW_1 = '1 identity layer, plaintext bulk (vs bare socket)';
+const ROW_5 = '5 identity layers (vs bare socket)';
+const ROW_COMPOSE = '5 identity layers (vs stream.compose chain)';
+const ROW_DUPLEXIFY = '5 identity layers (vs duplexify chain)';
 
 function identities(n: number): Filter[] {
   return Array.from({ length: n }, (_, i) => identity(`identity${i + 1}`));
@@ -41,79 +56,124 @@ function fold(raw: Duplex, n: number, layer: (lower: Duplex) => Duplex): Duplex 
   return top;
 }
 
-export const identityGroup: Group = {
-  name: 'identity',
-  rows: ['identity-1', 'identity-5'],
-  async run(opts: BenchOptions, selected: ReadonlySet<string>): Promise<Row[]> {
-    const rows: Row[] = [];
-    const bytes = opts.size;
-    const note = (what: string): string => `${formatBytes(bytes)} per sample in ${formatBytes(WRITE_SIZE)} writes, TCP loopback, client to server, the same layers on both ends; ${what}`;
-    const bare = await netAcceptor();
-    try {
-      const bareSample = async (): Promise<Timing> => {
-        const [client, server] = await Promise.all([netConnect(bare.port, HWM), bare.next()]);
-        const timing = await bulk(client, server, bytes, WRITE_SIZE);
-        await destroyAll(client, server);
-        return timing;
-      };
-      // The same chain built by folding `layer` over raw sockets on both ends.
-      const chainSample = (n: number, layer: (lower: Duplex) => Duplex) => async (): Promise<Timing> => {
-        const [client, server] = await Promise.all([netConnect(bare.port), bare.next()]);
-        const top = [fold(client, n, layer), fold(server, n, layer)] as const;
-        top[0].on('error', () => {});
-        top[1].on('error', () => {});
-        const timing = await bulk(top[0], top[1], bytes, WRITE_SIZE);
-        await destroyAll(top[0], top[1], client, server);
-        return timing;
-      };
-
-      if (selected.has('identity-1')) {
-        const server = await wirestackAcceptor(identities(1));
-        try {
-          const cpu: Partial<Record<'bare' | 'wirestack', number>> = {};
-          const m = await interleaved({
-            bare: bareSample,
-            wirestack: wirestackSample(server, 1, bytes),
-          }, opts.samples, true, cpu);
-          rows.push(throughputRow('identity', '1 identity layer, plaintext bulk (vs bare socket)', bytes, m.bare, m.wirestack, 0.95,
-            note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection') + cpuNote(cpu.bare, cpu.wirestack)));
-        } finally {
-          await server.close();
-        }
-      }
-
-      if (selected.has('identity-5')) {
-        const server = await wirestackAcceptor(identities(5));
-        try {
-          const cpu: Partial<Record<'bare' | 'wirestack' | 'compose' | 'duplexify', number>> = {};
-          const m = await interleaved({
-            bare: bareSample,
-            wirestack: wirestackSample(server, 5, bytes),
-            compose: chainSample(5, composeLayer),
-            duplexify: chainSample(5, duplexifyLayer),
-          }, opts.samples, true, cpu);
-          rows.push(throughputRow('identity', '5 identity layers (vs bare socket)', bytes, m.bare, m.wirestack, 0.85,
-            note('baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection') + cpuNote(cpu.bare, cpu.wirestack)));
-          rows.push(throughputRow('identity', '5 identity layers (vs stream.compose chain)', bytes, m.compose, m.wirestack, 1.0,
-            note('baseline: each layer compose(PassThrough, lower, PassThrough), 64 KiB high-water marks; target: above it') + cpuNote(cpu.compose, cpu.wirestack)));
-          rows.push(throughputRow('identity', '5 identity layers (vs duplexify chain)', bytes, m.duplexify, m.wirestack, 1.0,
-            note('baseline: each layer duplexify(PassThrough piped down, PassThrough piped up), 64 KiB high-water marks; target: above it') + cpuNote(cpu.duplexify, cpu.wirestack)));
-        } finally {
-          await server.close();
-        }
-      }
-    } finally {
-      await bare.close();
-    }
-    return rows;
-  },
-};
-
-function wirestackSample(server: { port: number; next(): Promise<Connection> }, layers: number, bytes: number) {
-  return async (): Promise<Timing> => {
-    const [client, accepted] = await Promise.all([connect({ host: '127.0.0.1', port: server.port }, identities(layers)), server.next()]);
-    const timing = await bulk(client, accepted, bytes, WRITE_SIZE);
-    await destroyAll(client, accepted);
-    return timing;
+/** Bare TCP sockets on both ends, the writer's high-water mark 64 KiB like a wirestack connection's. */
+async function bareEnds(): Promise<{ make: EndsFactory; close(): Promise<void> }> {
+  const bare = await netAcceptor();
+  return {
+    async make() {
+      const [client, server] = await Promise.all([netConnect(bare.port, HWM), bare.next()]);
+      return { client, server, all: [client, server] };
+    },
+    close: () => bare.close(),
   };
 }
+
+/** wirestack's `connect` and `listen` with `layers` identity layers on each end. */
+async function identityEnds(layers: number): Promise<{ make: EndsFactory; close(): Promise<void> }> {
+  const acceptor = await wirestackAcceptor(identities(layers));
+  return {
+    async make() {
+      const [client, server] = await Promise.all([connect({ host: '127.0.0.1', port: acceptor.port }, identities(layers)), acceptor.next()]);
+      return { client, server, all: [client, server] };
+    },
+    close: () => acceptor.close(),
+  };
+}
+
+/** A chain of `layers` hand-made layers folded over bare sockets on both ends. */
+async function chainEnds(layers: number, layer: (lower: Duplex) => Duplex): Promise<{ make: EndsFactory; close(): Promise<void> }> {
+  const bare = await netAcceptor();
+  return {
+    async make() {
+      const [rawClient, rawServer] = await Promise.all([netConnect(bare.port), bare.next()]);
+      const client = fold(rawClient, layers, layer);
+      const server = fold(rawServer, layers, layer);
+      return { client, server, all: [client, server, rawClient, rawServer] };
+    },
+    close: () => bare.close(),
+  };
+}
+
+/** The variants, each built in a measuring process of its own. */
+export const variants = {
+  bare: (args: BulkArgs) => bulkVariant(bareEnds(), args),
+  wirestack: (args: BulkArgs & { layers: number }) => bulkVariant(identityEnds(args.layers), args),
+  compose: (args: BulkArgs) => bulkVariant(chainEnds(5, composeLayer), args),
+  duplexify: (args: BulkArgs) => bulkVariant(chainEnds(5, duplexifyLayer), args),
+};
+
+/**
+ * The minimal loop in a plain node process of its own, like a measuring
+ * process: each sample asks it for one transfer of `bytes` and reads back
+ * the seconds it timed itself.
+ */
+function minimalLoop(bytes: number): Isolated {
+  const child = spawn(process.execPath, [MINIMAL_LOOP], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // A process that cannot start ends its stdout too, which the next sample reports with this.
+  child.on('error', (err) => {
+    stderr += err.message;
+  });
+  return {
+    async sample(): Promise<Reading> {
+      child.stdin!.write(`${bytes}\n`);
+      const line = await lines.next();
+      if (line.done) throw new Error(`the minimal loop exited: ${stderr.trim()}`);
+      const { seconds, cpu } = JSON.parse(line.value) as { seconds: number; cpu: number };
+      return { value: seconds, cpu };
+    },
+    close: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+    }),
+  };
+}
+
+export const identityGroup: Group = {
+  name: 'identity',
+  rows: ['ceiling', 'identity-1', 'identity-5'],
+  async run(opts: BenchOptions, selected: ReadonlySet<string>): Promise<Row[]> {
+    const bytes = opts.size;
+    const args = { bytes, writeSize: WRITE_SIZE };
+    const here = import.meta.url;
+    const starts: Record<string, () => Promise<Isolated>> = { bare: () => isolate(here, variants, 'bare', args, opts) };
+    if (selected.has('identity-1')) starts['identity1'] = () => isolate(here, variants, 'wirestack', { ...args, layers: 1 }, opts);
+    if (selected.has('identity-5')) {
+      starts['identity5'] = () => isolate(here, variants, 'wirestack', { ...args, layers: 5 }, opts);
+      starts['compose'] = () => isolate(here, variants, 'compose', args, opts);
+      starts['duplexify'] = () => isolate(here, variants, 'duplexify', args, opts);
+    }
+    if (selected.has('ceiling')) starts['minimal'] = () => Promise.resolve(minimalLoop(bytes));
+    const isolated = await isolateAll(starts);
+    try {
+      const m = await interleaved(isolated.samples, opts.samples);
+      const note = (what: string): string =>
+        `${formatBytes(bytes)} per sample in ${formatBytes(WRITE_SIZE)} writes, TCP loopback, client to server, both ends in one process; ${what}`;
+      const bareNote = 'baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection';
+      const rows: Row[] = [];
+      if (m['minimal']) {
+        const row = throughputRow('identity', ROW_CEILING, bytes, m['minimal'], m['bare']!, CEILING_TARGET,
+          note('harness: the bare-socket samples every identity row divides by (bench/transfer.ts bulk() in a measuring process); ' +
+            'baseline: bench/minimal-loop.mjs, a dozen lines in a plain node process of their own, default high-water mark'));
+        const below = row.ratio !== null && row.ratio < CEILING_TARGET;
+        rows.push(below ? { ...row, note: `UNDER ${CEILING_TARGET.toFixed(2)}: the harness is the bottleneck in this run, and every other throughput ratio of the run is suspect (pulled towards 1); ${row.note}` } : row);
+      }
+      if (m['identity1']) rows.push(throughputRow('identity', ROW_1, bytes, m['bare']!, m['identity1'], 0.95, note(bareNote)));
+      if (m['identity5']) {
+        rows.push(throughputRow('identity', ROW_5, bytes, m['bare']!, m['identity5'], 0.90, note(bareNote)));
+        rows.push(throughputRow('identity', ROW_COMPOSE, bytes, m['compose']!, m['identity5'], 1.0,
+          note('baseline: each layer compose(PassThrough, lower, PassThrough), 64 KiB high-water marks; target: above it')));
+        rows.push(throughputRow('identity', ROW_DUPLEXIFY, bytes, m['duplexify']!, m['identity5'], 1.0,
+          note('baseline: each layer duplexify(PassThrough piped down, PassThrough piped up), 64 KiB high-water marks; target: above it')));
+      }
+      return rows;
+    } finally {
+      await isolated.close();
+    }
+  },
+};

@@ -1,23 +1,25 @@
 // `npm run bench`: measures every row of the benchmark table, each against its
-// baseline in the same run, and prints the table.
+// baseline in the same run, and prints the table. Each variant runs in a
+// measuring process of its own (isolated.ts); this process only asks for
+// samples and builds the rows.
 //
 //   --quick            smaller sizes and fewer connections
 //   --size N           bytes each throughput sample moves (e.g. 1MiB), for CI smoke runs
-//   --samples N        samples per variant (default 5; the row shows the median)
-//   --connections N    idle TLS connections in the heap row (default 2000)
+//   --samples N        samples per variant (default 5; the row shows the median ratio and the spread)
+//   --connections N    idle TLS connections in the memory rows (default 2000)
 //   --handshakes N     handshakes per sample in the handshake rows
 //   --only ID[,ID…]    only these rows (an id, or a group name); --list shows them
+//   --no-internals     measure with WIRESTACK_NODE_INTERNALS=0 (wirestack's TLS on Node's public API
+//                      only), as does that variable in this process's environment
 //   --json[=PATH]      also write the rows as JSON (default bench/results.json)
 //   --markdown         also print the table as Markdown (for the README)
-//
-// WIRESTACK_NODE_INTERNALS=0 in the environment measures the TLS layer on
-// public Node API only (the header says which).
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { type BenchOptions, type Row, markdownTable, parseBytes, printTable } from './harness.js';
+import { type BenchOptions, type Row, parseBytes } from './harness.js';
+import { markdownTable, printTable } from './table.js';
 import type { Group } from './group.js';
 import { identityGroup } from './identity.js';
-import { libraryUnderTest } from './wirestack.js';
+import { libraryUnderTest, readsInternalsSwitch } from './wirestack.js';
 import { tlsBulkGroup } from './tls-bulk.js';
 import { handshakesGroup } from './handshakes.js';
 import { corkGroup } from './cork.js';
@@ -25,7 +27,8 @@ import { memoryGroup } from './memory.js';
 import { deflateGroup } from './deflate.js';
 import { forgeGroup } from './forge.js';
 
-const groups: readonly Group[] = [tlsBulkGroup, identityGroup, handshakesGroup, corkGroup, memoryGroup, deflateGroup, forgeGroup];
+// The identity group first: its harness-ceiling row says whether the rows after it can be trusted.
+const groups: readonly Group[] = [identityGroup, tlsBulkGroup, handshakesGroup, memoryGroup, corkGroup, deflateGroup, forgeGroup];
 
 interface Args {
   opts: BenchOptions;
@@ -55,7 +58,7 @@ function parseArgs(argv: readonly string[]): Args {
       }
     }
   }
-  const known = new Set(['quick', 'size', 'samples', 'connections', 'handshakes', 'only', 'json', 'list', 'markdown']);
+  const known = new Set(['quick', 'size', 'samples', 'connections', 'handshakes', 'only', 'no-internals', 'json', 'list', 'markdown']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const quick = flags.get('quick') === true;
   const value = (name: string): string | undefined => {
@@ -68,7 +71,11 @@ function parseArgs(argv: readonly string[]): Args {
     samples: Number(value('samples') ?? 5),
     connections: Number(value('connections') ?? (quick ? 500 : 2000)),
     handshakes: Number(value('handshakes') ?? (quick ? 100 : 300)),
+    publicApiOnly: flags.get('no-internals') === true || process.env['WIRESTACK_NODE_INTERNALS'] === '0',
   };
+  for (const name of ['size', 'samples', 'connections', 'handshakes'] as const) {
+    if (!(Number.isInteger(opts[name]) && opts[name] > 0)) throw new Error(`--${name} must be a positive whole number`);
+  }
   const json = flags.get('json');
   return {
     opts,
@@ -79,9 +86,15 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
+// What the figures were measured on.
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  return `Node ${process.version} (OpenSSL ${process.versions.openssl}), ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()}`;
+}
+
+// The 1, 5 and 15 minute load averages: how busy the machine was besides the run.
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
 async function main(): Promise<void> {
@@ -96,12 +109,13 @@ async function main(): Promise<void> {
     const all = new Set(groups.flatMap((g) => [g.name, ...g.rows]));
     for (const id of args.only) if (!all.has(id)) throw new Error(`no row or group called ${id} (see --list)`);
   }
-  const startedOn = machine();
-  console.log(`wirestack benchmarks — ${startedOn}`);
+  const started = { at: new Date(), load: loadAverage() };
+  console.log(`wirestack benchmarks — ${machine()}, load average ${started.load}`);
   console.log(`measuring ${libraryUnderTest}`);
-  // The library reads it when it loads; WIRESTACK_NODE_INTERNALS=0 npm run bench shows what public-API-only TLS costs.
-  console.log(`TLS with Node's private APIs ${process.env['WIRESTACK_NODE_INTERNALS'] === '0' ? 'off (WIRESTACK_NODE_INTERNALS=0)' : 'on (where usable)'}`);
-  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes, median of ${args.opts.samples}\n`);
+  if (!args.opts.publicApiOnly) console.log("TLS with Node's private APIs on (where usable)");
+  else if (readsInternalsSwitch()) console.log("TLS with Node's private APIs off: public API only: every measuring process runs with WIRESTACK_NODE_INTERNALS=0");
+  else console.log('WIRESTACK_NODE_INTERNALS=0 is set, but this build never reads it: the rows measure its usual paths');
+  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes; samples per variant: ${args.opts.samples}, each variant in a process of its own\n`);
   const rows: Row[] = [];
   for (const group of groups) {
     const selected = new Set(group.rows.filter((id) => wanted(group, id)));
@@ -113,17 +127,23 @@ async function main(): Promise<void> {
   }
   console.log('');
   printTable(rows);
-  const finishedOn = machine();
-  console.log(`\nfinished — ${finishedOn}`);
+  const run = {
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    date: started.at.toISOString(),
+    minutes: (Date.now() - started.at.getTime()) / 60_000,
+    machine: machine(),
+    library: libraryUnderTest,
+    publicApiOnly: args.opts.publicApiOnly ? (readsInternalsSwitch() ? 'yes' : 'asked for, but this build never reads WIRESTACK_NODE_INTERNALS') : 'no',
+    loadAverageAtStart: started.load,
+    loadAverageAtEnd: loadAverage(),
+  };
+  console.log(`\nfinished in ${run.minutes.toFixed(1)} min, load average ${run.loadAverageAtEnd}`);
   if (args.markdown) {
     console.log('');
-    console.log(markdownTable(rows));
-    const notes = rows.map((r, i) => (r.note ? `${i + 1}. ${r.row}: ${r.note}` : null)).filter((n): n is string => n !== null);
-    console.log('');
-    for (const note of notes) console.log(note);
+    console.log(markdownTable(rows, run));
   }
   if (args.json) {
-    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), library: libraryUnderTest, machine: startedOn, machineAtEnd: finishedOn, options: args.opts, rows }, null, 2) + '\n');
+    writeFileSync(args.json, JSON.stringify({ ...run, options: args.opts, rows }, null, 2) + '\n');
     console.log(`wrote ${args.json}`);
   }
 }

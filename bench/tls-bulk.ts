@@ -1,13 +1,15 @@
-// Rows 1–5 of the issue: TLS bulk transfer through wirestack's TLS filter
-// against Node's own TLS, on the socket handle and over a plain JS Duplex.
+// TLS bulk transfer through wirestack's TLS filter against Node's own TLS,
+// on the socket handle and over a plain JS Duplex, each variant in a
+// measuring process of its own.
 import net from 'node:net';
 import tls from 'node:tls';
-import { Duplex, type Readable, type Writable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { connect, identity, type Connection, type Filter } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, type Sample, cpuNote, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
-import { type Acceptor, bulk, destroyAll, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
+import { type BenchOptions, type Row, type Sample, type Series, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
+import { type Isolated, isolate, isolateAll } from './isolated.js';
+import { type Acceptor, type BulkArgs, type EndsFactory, bulkVariant, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 import { NO_TLS, type TlsFilters, tlsFilters, tlsPath } from './wirestack-tls.js';
 
 type Callback = (err?: Error | null) => void;
@@ -55,44 +57,6 @@ export class PlainSocketDuplex extends Duplex {
     this.#socket.destroy();
     callback(err);
   }
-}
-
-/** A connected pair of ends: what the client writes, the server reads. */
-export interface Ends {
-  readonly client: Writable & Readable;
-  readonly server: Writable & Readable;
-  /** Everything to destroy when the sample is over. */
-  readonly all: ReadonlyArray<Duplex>;
-}
-
-/** Makes a connected, handshaken pair for one sample. */
-export type EndsFactory = () => Promise<Ends>;
-
-// One byte each way: both ends have finished their handshake before the clock starts.
-async function pingPong(ends: Ends): Promise<void> {
-  const one = (from: Writable, to: Readable): Promise<void> => new Promise((resolve, reject) => {
-    to.once('data', () => {
-      to.off('error', reject);
-      resolve();
-    });
-    to.once('error', reject);
-    from.write(Buffer.from([1]));
-  });
-  await one(ends.client, ends.server);
-  await one(ends.server, ends.client);
-}
-
-/** A bulk-transfer sample over fresh ends: setup and handshake untimed, transfer timed. */
-export function bulkSample(make: EndsFactory, bytes: number, writeSize: number): Sample {
-  return async () => {
-    const ends = await make();
-    try {
-      await pingPong(ends);
-      return await bulk(ends.client, ends.server, bytes, writeSize);
-    } finally {
-      await destroyAll(...ends.all);
-    }
-  };
 }
 
 /** Native TLS servers and clients (`tls.createServer` / `tls.connect`) on the socket handle. */
@@ -155,32 +119,29 @@ export async function nativeTlsOverJsEnds(): Promise<{ make: EndsFactory; close(
 
 /**
  * wirestack on both ends: `connect` and `listen` with the given stacks (TLS
- * on top). `paths` collects which TLS path (native or stream) each end took.
+ * on top); each sample reports which TLS path (native or stream) each end took.
  */
-export async function wirestackEnds(clientStack: Filter[], serverStack: Filter[]): Promise<{ make: EndsFactory; close(): Promise<void>; paths: Set<string> }> {
+export async function wirestackEnds(clientStack: Filter[], serverStack: Filter[]): Promise<{ make: EndsFactory; close(): Promise<void> }> {
   const acceptor = await wirestackAcceptor(serverStack);
-  const paths = new Set<string>();
   return {
-    paths,
     async make() {
       const [client, server] = await Promise.all([
         connect({ host: '127.0.0.1', port: acceptor.port }, clientStack),
         acceptor.next(),
       ]) as [Connection, Connection];
-      paths.add(`client ${tlsPath(client)}`);
-      paths.add(`server ${tlsPath(server)}`);
-      return { client, server, all: [client, server] };
+      return { client, server, all: [client, server], facts: { path: `client ${tlsPath(client)}, server ${tlsPath(server)}` } };
     },
     close: () => acceptor.close(),
   };
 }
 
-// "; wirestack TLS path: client native, server native" for a row's note.
-function pathNote(paths: Set<string> | undefined): string {
-  return paths && paths.size > 0 ? `; wirestack TLS path: ${[...paths].sort().join(', ')}` : '';
+/** "; wirestack TLS path: client native, server native" for a row's note, from the paths its samples reported. */
+export function pathNote(series: Series): string {
+  const paths = new Set(series.facts.map((f) => f['path']).filter((p) => p !== undefined));
+  return paths.size > 0 ? `; wirestack TLS path: ${[...paths].sort().join(' / ')}` : '';
 }
 
-/** The client and server TLS filters every TLS row uses, with extra client options. */
+/** The client and server TLS filters every TLS row uses, with extra options for each. */
 export function tlsPair(t: TlsFilters, clientOptions: Record<string, unknown> = {}, serverOptions: Record<string, unknown> = {}): { client: Filter; server: Filter } {
   const { key, cert, ca } = benchCertificates();
   return {
@@ -189,81 +150,94 @@ export function tlsPair(t: TlsFilters, clientOptions: Record<string, unknown> = 
   };
 }
 
+/** wirestack TLS on both ends: these options for each end's filter, and an identity layer below TLS if `observer`. */
+interface WirestackTlsArgs extends BulkArgs {
+  readonly options?: Record<string, unknown>;
+  readonly observer?: boolean;
+}
+
+function wirestackTlsEnds(args: WirestackTlsArgs): ReturnType<typeof wirestackEnds> {
+  const t = tlsFilters();
+  if (!t) throw new Error(NO_TLS);
+  const pair = tlsPair(t, args.options, args.options);
+  const below = (): Filter[] => (args.observer ? [identity('observer')] : []);
+  return wirestackEnds([...below(), pair.client], [...below(), pair.server]);
+}
+
+/** The variants, each built in a measuring process of its own. */
+export const variants = {
+  native: (args: BulkArgs) => bulkVariant(nativeTlsEnds(), args),
+  nativeOverJs: (args: BulkArgs) => bulkVariant(nativeTlsOverJsEnds(), args),
+  wirestack: (args: WirestackTlsArgs) => bulkVariant(wirestackTlsEnds(args), args),
+};
+
 const ROW_64K_DEFAULT = 'TLS bulk, 64 KiB writes, TLS on TCP, default options (vs native)';
 const ROW_64K_TRUNC = 'TLS bulk, 64 KiB writes, allowTruncation: true (vs native)';
 const ROW_1K = 'TLS bulk, 1 KiB writes (vs native)';
 const ROW_OBSERVED_JS = 'TLS over one observing layer (vs native TLS over a plain JS Duplex)';
 const ROW_OBSERVED_NATIVE = 'TLS over one observing layer (vs native TLS on the socket handle)';
+const TARGET_64K = 0.95;
+const TARGET_64K_TRUNC = 0.97;
+const TARGET_1K = 0.95;
+const TARGET_OBSERVED_JS = 1.0;
+const TARGET_OBSERVED_NATIVE = 0.9;
 
 export const tlsBulkGroup: Group = {
   name: 'tls-bulk',
   rows: ['tls-64k', 'tls-64k-trunc', 'tls-observed', 'tls-1k'],
   async run(opts: BenchOptions, selected: ReadonlySet<string>): Promise<Row[]> {
-    const t = tlsFilters();
-    const rows: Row[] = [];
-    const bytes = opts.size;
-    if (!t) {
-      if (selected.has('tls-64k')) rows.push(unavailable('tls-bulk', ROW_64K_DEFAULT, '≥ 0.90', NO_TLS, 'tls'));
-      if (selected.has('tls-64k-trunc')) rows.push(unavailable('tls-bulk', ROW_64K_TRUNC, '≥ 0.97', NO_TLS, 'tls'));
-      if (selected.has('tls-1k')) rows.push(unavailable('tls-bulk', ROW_1K, '≥ 0.95', NO_TLS, 'tls'));
-      if (selected.has('tls-observed')) {
-        rows.push(unavailable('tls-bulk', ROW_OBSERVED_JS, '≥ 1.00', NO_TLS, 'tls'));
-        rows.push(unavailable('tls-bulk', ROW_OBSERVED_NATIVE, '≥ 0.90', NO_TLS, 'tls'));
-      }
-      return rows;
+    if (!tlsFilters()) {
+      const missing: Array<[string, string, number]> = [
+        ['tls-64k', ROW_64K_DEFAULT, TARGET_64K], ['tls-64k-trunc', ROW_64K_TRUNC, TARGET_64K_TRUNC], ['tls-1k', ROW_1K, TARGET_1K],
+        ['tls-observed', ROW_OBSERVED_JS, TARGET_OBSERVED_JS], ['tls-observed', ROW_OBSERVED_NATIVE, TARGET_OBSERVED_NATIVE],
+      ];
+      return missing.filter(([id]) => selected.has(id)).map(([, row, target]) => unavailable('tls-bulk', row, `≥ ${target.toFixed(2)}`, NO_TLS, 'tls'));
     }
+    const bytes = opts.size;
+    const here = import.meta.url;
+    const internals = opts.publicApiOnly ? '; public API only (WIRESTACK_NODE_INTERNALS=0)' : '';
     const note = (writeSize: number, what: string): string =>
-      `${formatBytes(bytes)} per sample in ${formatBytes(writeSize)} writes, TLS 1.3 on TCP loopback, client to server; ${what}`;
-    const native = await nativeTlsEnds();
-    const opened: Array<{ close(): Promise<void> }> = [native];
+      `${formatBytes(bytes)} per sample in ${formatBytes(writeSize)} writes, TLS 1.3 on TCP loopback, client to server${internals}; ${what}`;
+    const rows: Row[] = [];
+    const big = { bytes, writeSize: 64 * 1024 };
+    const small = { bytes, writeSize: 1024 };
+    // The 64 KiB variants are sampled as one interleaved set, the 1 KiB ones as another; all start at once.
+    const bigSet: Record<string, () => Promise<Isolated>> = {};
+    const smallSet: Record<string, () => Promise<Isolated>> = {};
+    if (selected.has('tls-64k') || selected.has('tls-64k-trunc') || selected.has('tls-observed')) bigSet['native'] = () => isolate(here, variants, 'native', big, opts);
+    if (selected.has('tls-64k')) bigSet['wirestack'] = () => isolate(here, variants, 'wirestack', big, opts);
+    if (selected.has('tls-64k-trunc')) bigSet['truncation'] = () => isolate(here, variants, 'wirestack', { ...big, options: { allowTruncation: true } }, opts);
+    if (selected.has('tls-observed')) {
+      bigSet['nativeOverJs'] = () => isolate(here, variants, 'nativeOverJs', big, opts);
+      bigSet['observed'] = () => isolate(here, variants, 'wirestack', { ...big, observer: true }, opts);
+    }
+    if (selected.has('tls-1k')) {
+      smallSet['native1k'] = () => isolate(here, variants, 'native', small, opts);
+      smallSet['wirestack1k'] = () => isolate(here, variants, 'wirestack', small, opts);
+    }
+    const isolated = await isolateAll({ ...bigSet, ...smallSet });
+    const pick = (set: Record<string, unknown>): Record<string, Sample> => Object.fromEntries(Object.keys(set).map((k) => [k, isolated.samples[k]!]));
     try {
-      const variants: Record<string, Sample> = { native: bulkSample(native.make, bytes, 64 * 1024) };
-      const paths: Record<string, Set<string>> = {};
-      const plain = tlsPair(t);
-      if (selected.has('tls-64k')) {
-        const ends = await wirestackEnds([plain.client], [plain.server]);
-        opened.push(ends);
-        paths['wirestack'] = ends.paths;
-        variants['wirestack'] = bulkSample(ends.make, bytes, 64 * 1024);
-      }
-      if (selected.has('tls-64k-trunc')) {
-        const p = tlsPair(t, { allowTruncation: true }, { allowTruncation: true });
-        const ends = await wirestackEnds([p.client], [p.server]);
-        opened.push(ends);
-        paths['truncation'] = ends.paths;
-        variants['truncation'] = bulkSample(ends.make, bytes, 64 * 1024);
-      }
-      if (selected.has('tls-observed')) {
-        const overJs = await nativeTlsOverJsEnds();
-        opened.push(overJs);
-        variants['nativeOverJs'] = bulkSample(overJs.make, bytes, 64 * 1024);
-        const ends = await wirestackEnds([identity('observer'), plain.client], [identity('observer'), plain.server]);
-        opened.push(ends);
-        paths['observed'] = ends.paths;
-        variants['observed'] = bulkSample(ends.make, bytes, 64 * 1024);
-      }
-      const cpu: Partial<Record<string, number>> = {};
-      if (Object.keys(variants).length > 1) {
-        const m = await interleaved(variants, opts.samples, true, cpu);
-        if (m['wirestack'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, m['native']!, m['wirestack'], 0.90, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['wirestack']) + pathNote(paths['wirestack'])));
-        if (m['truncation'] !== undefined) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, m['native']!, m['truncation'], 0.97, note(64 * 1024, 'baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['truncation']) + pathNote(paths['truncation'])));
-        if (m['observed'] !== undefined) {
-          rows.push(throughputRow('tls-bulk', ROW_OBSERVED_JS, bytes, m['nativeOverJs']!, m['observed'], 1.0,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket') + cpuNote(cpu['nativeOverJs'], cpu['observed']) + pathNote(paths['observed'])));
-          rows.push(throughputRow('tls-bulk', ROW_OBSERVED_NATIVE, bytes, m['native']!, m['observed'], 0.90,
-            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect / tls.createServer') + cpuNote(cpu['native'], cpu['observed']) + pathNote(paths['observed'])));
+      if (Object.keys(bigSet).length > 0) {
+        const m = await interleaved(pick(bigSet), opts.samples);
+        const native = m['native']!;
+        const onHandle = 'baseline: tls.connect / tls.createServer';
+        if (m['wirestack']) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, native, m['wirestack'], TARGET_64K, note(64 * 1024, onHandle) + pathNote(m['wirestack'])));
+        if (m['truncation']) rows.push(throughputRow('tls-bulk', ROW_64K_TRUNC, bytes, native, m['truncation'], TARGET_64K_TRUNC, note(64 * 1024, onHandle) + pathNote(m['truncation'])));
+        if (m['observed']) {
+          rows.push(throughputRow('tls-bulk', ROW_OBSERVED_JS, bytes, m['nativeOverJs']!, m['observed'], TARGET_OBSERVED_JS,
+            note(64 * 1024, 'wirestack: [identity, tls] on both ends; baseline: tls.connect({ socket }) / new TLSSocket over a hand-written Duplex around each socket') + pathNote(m['observed'])));
+          rows.push(throughputRow('tls-bulk', ROW_OBSERVED_NATIVE, bytes, native, m['observed'], TARGET_OBSERVED_NATIVE,
+            note(64 * 1024, `wirestack: [identity, tls] on both ends; ${onHandle}`) + pathNote(m['observed'])));
         }
       }
-      if (selected.has('tls-1k')) {
-        const ends = await wirestackEnds([plain.client], [plain.server]);
-        opened.push(ends);
-        const cpu1k: Partial<Record<'native' | 'wirestack', number>> = {};
-        const m = await interleaved({ native: bulkSample(native.make, bytes, 1024), wirestack: bulkSample(ends.make, bytes, 1024) }, opts.samples, true, cpu1k);
-        rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m.native, m.wirestack, 0.95,
-          note(1024, 'default options; baseline: tls.connect / tls.createServer') + cpuNote(cpu1k.native, cpu1k.wirestack) + pathNote(ends.paths)));
+      if (Object.keys(smallSet).length > 0) {
+        const m = await interleaved(pick(smallSet), opts.samples);
+        rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m['native1k']!, m['wirestack1k']!, TARGET_1K,
+          note(1024, 'default options; baseline: tls.connect / tls.createServer') + pathNote(m['wirestack1k']!)));
       }
     } finally {
-      for (const o of opened) await o.close();
+      await isolated.close();
     }
     // In the issue's order, whatever order they were measured in.
     const order = [ROW_64K_DEFAULT, ROW_64K_TRUNC, ROW_1K, ROW_OBSERVED_JS, ROW_OBSERVED_NATIVE];
