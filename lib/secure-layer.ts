@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type tls from 'node:tls';
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import type { Layer } from './layer.js';
 import type { Duplex } from './stream.js';
@@ -19,6 +20,26 @@ export interface SecureLayerCapability {
   status(): TlsStatus;
   /** Emits the layer's `'secure'` and `'session'` events on `target` too (the connection). */
   relayEventsTo(target: EventEmitter): void;
+  /** The session as `tls.TLSSocket` shows it, for the connection's socket surface. */
+  readonly tlsSocket: TlsSocketFacts;
+}
+
+/**
+ * The members of `tls.TLSSocket` a connection offers through its topmost TLS
+ * layer, with TLSSocket's signatures and result shapes. `authorized` and
+ * `authorizationError` are the filter's verdict (chain, dates and, on a
+ * client, the host name), not OpenSSL's chain-only one.
+ */
+export interface TlsSocketFacts {
+  readonly authorized: boolean;
+  readonly authorizationError: string | null;
+  readonly servername: string | false | null | undefined;
+  getPeerCertificate(detailed?: boolean): tls.PeerCertificate | tls.DetailedPeerCertificate | Record<string, never>;
+  getCipher(): tls.CipherNameAndProtocol | Record<string, never>;
+  getProtocol(): string | null;
+  isSessionReused(): boolean;
+  getSession(): Buffer | undefined;
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
 }
 
 /** A layer offering {@link SecureLayerCapability}. */

@@ -12,9 +12,10 @@
  * to OpenSSL and the socket itself sees no traffic any more.
  */
 import type { AddressInfo, SocketConnectOpts, SocketReadyState } from 'node:net';
+import type tls from 'node:tls';
 import { WirestackError } from './errors.js';
 import { type Pipeline, PipelineEnd } from './pipeline.js';
-import { isSecureLayer, secureLayer, type SecureLayer } from './secure-layer.js';
+import { isSecureLayer, secureLayer, type SecureLayer, type TlsSocketFacts } from './secure-layer.js';
 import type { Duplex } from './stream.js';
 
 // What a raw stream may have of net.Socket's API; a net.Socket has all of it.
@@ -241,6 +242,75 @@ export abstract class SocketSurface extends PipelineEnd {
     if (top === undefined) return undefined;
     const info = top[secureLayer].status().info;
     return info === undefined ? null : info.alpn ?? false;
+  }
+
+  // ── the TLS part: the topmost TLS layer, as tls.TLSSocket shows a session ──
+
+  #tls(): TlsSocketFacts | undefined {
+    return this.topSecureLayer()?.[secureLayer].tlsSocket;
+  }
+
+  /**
+   * Whether the topmost TLS layer accepted the peer's certificate: chain,
+   * dates and, on a client, the host name (`tls.TLSSocket#authorized`
+   * checks the chain only). `false` before the handshake, and without TLS.
+   */
+  get authorized(): boolean {
+    return this.#tls()?.authorized ?? false;
+  }
+
+  /**
+   * Why the peer's certificate was not accepted, as `tls.TLSSocket` names it
+   * (`'CERT_HAS_EXPIRED'`, `'ERR_TLS_CERT_ALTNAME_INVALID'`, …); `null` when
+   * it was, `undefined` without TLS. Seen only with `rejectUnauthorized: false`.
+   */
+  get authorizationError(): string | null | undefined {
+    const facts = this.#tls();
+    return facts === undefined ? undefined : facts.authorizationError;
+  }
+
+  /** The server name (SNI): the one a client sent, or the one a server was asked for; `undefined` without TLS. */
+  get servername(): string | false | null | undefined {
+    return this.#tls()?.servername;
+  }
+
+  /** The peer's certificate in `tls.TLSSocket`'s shape (`{}` before the handshake or when none was sent); `undefined` without TLS. */
+  getPeerCertificate(detailed?: boolean): tls.PeerCertificate | tls.DetailedPeerCertificate | Record<string, never> | undefined {
+    return this.#tls()?.getPeerCertificate(detailed);
+  }
+
+  /** The cipher suite, as `tls.TLSSocket#getCipher()`; `undefined` without TLS. */
+  getCipher(): tls.CipherNameAndProtocol | Record<string, never> | undefined {
+    return this.#tls()?.getCipher();
+  }
+
+  /** The protocol version (`'TLSv1.3'`), `null` before the handshake, `undefined` without TLS. */
+  getProtocol(): string | null | undefined {
+    const facts = this.#tls();
+    return facts === undefined ? undefined : facts.getProtocol();
+  }
+
+  /** Whether the TLS session was resumed; `false` without TLS. */
+  isSessionReused(): boolean {
+    return this.#tls()?.isSessionReused() ?? false;
+  }
+
+  /** The TLS session to resume later (the node engine), as `tls.TLSSocket#getSession()`; `undefined` otherwise. */
+  getSession(): Buffer | undefined {
+    return this.#tls()?.getSession();
+  }
+
+  /**
+   * Keying material exported from the TLS session (RFC 5705), as
+   * `tls.TLSSocket#exportKeyingMaterial()`. Throws `ERR_WIRESTACK_TLS_UNSUPPORTED`
+   * without TLS or with an engine that cannot (forge).
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    const facts = this.#tls();
+    if (facts === undefined) {
+      throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', 'exportKeyingMaterial(): the connection has no TLS layer', { layer: 'connection' });
+    }
+    return facts.exportKeyingMaterial(length, label, context);
   }
 
   /** The topmost secure (TLS) layer of the stack, if any. @internal */

@@ -1,4 +1,7 @@
+import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import net from 'node:net';
+import nodeTls from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Connection, type Filter, connect, deflate, duplexPair, listen, meter, tls, wrap } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
@@ -326,5 +329,100 @@ describe('setTimeout and \'timeout\'', () => {
     expect(() => client.setTimeout(10, 'x' as unknown as () => void)).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_INVALID_ARGUMENT' }));
     client.destroy();
     server.destroy();
+  });
+});
+
+describe('the TLS part of the surface', () => {
+  const certs = makeCertificates();
+  // What Node's own TLS client reports about the same server, for the shapes.
+  async function nativeView(port: number): Promise<nodeTls.TLSSocket> {
+    const socket = nodeTls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, servername: 'localhost' });
+    await once(socket, 'secureConnect');
+    return socket;
+  }
+
+  it('answers as tls.TLSSocket does, with the node engine on the native path', async () => {
+    const { client, server, listener, port } = await tcpPair([tls.client({ ca: certs.ca.cert, servername: 'localhost' })],
+      [tls.server({ cert: certs.server.cert, key: certs.server.key })]);
+    await Promise.all([client.secured, server.secured]);
+    const native = await nativeView(port);
+    expect(client.authorized).toBe(true);
+    expect(client.authorizationError).toBe(null);
+    expect(client.servername).toBe('localhost');
+    expect(server.servername).toBe('localhost');
+    const mine = client.getPeerCertificate() as nodeTls.PeerCertificate;
+    const theirs = native.getPeerCertificate();
+    expect(Object.keys(mine).sort()).toEqual(Object.keys(theirs).sort());
+    expect(mine.fingerprint256).toBe(theirs.fingerprint256);
+    expect(mine.raw.equals(theirs.raw)).toBe(true);
+    const detailed = client.getPeerCertificate(true) as nodeTls.DetailedPeerCertificate;
+    expect(detailed.issuerCertificate.fingerprint256).toBe(new X509Certificate(certs.ca.cert).fingerprint256);
+    expect(client.getCipher()).toEqual(native.getCipher());
+    expect(client.getProtocol()).toBe('TLSv1.3');
+    expect(client.isSessionReused()).toBe(false);
+    // Both ends derive the same keying material (RFC 5705).
+    expect(client.exportKeyingMaterial(32, 'EXPORTER-test').equals(server.exportKeyingMaterial(32, 'EXPORTER-test'))).toBe(true);
+    native.destroy();
+    client.destroy();
+    server.destroy();
+    await listener.close();
+  });
+
+  it('resumes with getSession(), and isSessionReused() says so', async () => {
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, [tls.server({ cert: certs.server.cert, key: certs.server.key, maxVersion: 'TLSv1.2' })], () => {});
+    const { port } = listener.address() as { port: number };
+    const first = await connect({ host: '127.0.0.1', port }, [tls.client({ ca: certs.ca.cert, servername: 'localhost' })]);
+    await first.secured;
+    const session = first.getSession()!;
+    expect(Buffer.isBuffer(session)).toBe(true);
+    const second = await connect({ host: '127.0.0.1', port }, [tls.client({ ca: certs.ca.cert, servername: 'localhost', session })]);
+    await second.secured;
+    expect(second.isSessionReused()).toBe(true);
+    first.destroy();
+    second.destroy();
+    await listener.close({ drain: false });
+  });
+
+  it('reports the filter\'s own verdict, named as TLSSocket names it, when rejectUnauthorized is off', async () => {
+    const other = makeCertificates({ label: 'another PKI' });
+    const { client, server, listener } = await tcpPair([tls.client({ ca: other.ca.cert, servername: 'localhost', rejectUnauthorized: false })],
+      [tls.server({ cert: certs.server.cert, key: certs.server.key })]);
+    await client.secured;
+    expect(client.authorized).toBe(false);
+    expect(client.authorizationError).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    client.destroy();
+    server.destroy();
+    const wrongName = await tcpPair([tls.client({ ca: certs.ca.cert, servername: 'elsewhere.test', rejectUnauthorized: false })],
+      [tls.server({ cert: certs.server.cert, key: certs.server.key })]);
+    await wrongName.client.secured;
+    expect(wrongName.client.authorized).toBe(false);
+    expect(wrongName.client.authorizationError).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    wrongName.client.destroy();
+    wrongName.server.destroy();
+    await Promise.all([listener.close(), wrongName.listener.close()]);
+  });
+
+  it('answers from the handshake\'s facts with the forge engine, and refuses what forge cannot do', async () => {
+    const forge = { engine: 'forge' as const, minVersion: 'TLSv1' as const };
+    const [a, b] = duplexPair();
+    const client = wrap(a, [tls.client({ ...forge, ca: certs.ca.cert, servername: 'localhost' })], { role: 'client' });
+    const server = wrap(b, [tls.server({ ...forge, cert: certs.server.cert, key: certs.server.key })], { role: 'server' });
+    await Promise.all([client.secured, server.secured]);
+    expect(client.authorized).toBe(true);
+    expect(client.getProtocol()).toBe('TLSv1');
+    expect((client.getPeerCertificate() as nodeTls.PeerCertificate).fingerprint256).toBe(new X509Certificate(certs.server.cert).fingerprint256);
+    expect(client.getCipher()).toMatchObject({ standardName: expect.stringMatching(/^TLS_RSA_WITH_AES_/), version: 'TLSv1' });
+    expect(client.getSession()).toBeUndefined();
+    expect(() => client.exportKeyingMaterial(32, 'EXPORTER-test')).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_TLS_UNSUPPORTED' }));
+    client.destroy();
+    server.destroy();
+  });
+
+  it('is undefined (or false) without a TLS layer', () => {
+    const { client } = memoryPair();
+    expect([client.authorized, client.authorizationError, client.servername, client.getPeerCertificate(), client.getCipher(),
+      client.getProtocol(), client.isSessionReused(), client.getSession()]).toEqual([false, undefined, undefined, undefined, undefined, undefined, false, undefined]);
+    expect(() => client.exportKeyingMaterial(32, 'x')).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_TLS_UNSUPPORTED' }));
+    client.destroy();
   });
 });

@@ -44,6 +44,7 @@
  *    the filter destroys it.
  */
 import type { X509Certificate } from 'node:crypto';
+import type tls from 'node:tls';
 import type { WirestackError } from '../../lib/errors.js';
 import type { Duplex } from '../../lib/stream.js';
 
@@ -202,6 +203,13 @@ export interface EngineSession {
   unwrap?(): Promise<Buffer[]>;
   /** Stops at once and frees everything; no host calls afterwards. Idempotent. */
   destroy(): void;
+  /**
+   * Optional: Node's own TLS socket of the session, when the engine is built
+   * on one (the node engine). The connection's TLSSocket-like members
+   * (`getPeerCertificate()`, `getSession()`, `exportKeyingMaterial()`, …)
+   * then ask it; without it they answer from the handshake's facts.
+   */
+  readonly tlsSocket?: tls.TLSSocket | null;
 }
 
 /** A TLS implementation. One engine value serves many sessions. */

@@ -101,6 +101,16 @@ export function authorizationFailure(reason: unknown): WirestackError {
   return verifyError('UNKNOWN_VERDICT', 'the TLS implementation gave no verdict on the peer\'s certificate, so it is not trusted');
 }
 
+/**
+ * Why a peer is not authorized, in the words of `tls.TLSSocket#authorizationError`:
+ * OpenSSL's verify code (`'CERT_HAS_EXPIRED'`), Node's code for a host name
+ * mismatch, or else our own code.
+ */
+export function authorizationReason(error: WirestackError): string {
+  if (error.code === 'ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH') return 'ERR_TLS_CERT_ALTNAME_INVALID';
+  return /\(([A-Z0-9_]+)\)$/.exec(error.message)?.[1] ?? error.code;
+}
+
 /** A coded error for a certificate that failed verification. */
 export function verifyError(verifyCode: string, message: string, cause?: unknown): WirestackError {
   return new WirestackError(verifyCodeToErrorCode(verifyCode), `tls: ${message} (${verifyCode})`,

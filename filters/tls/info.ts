@@ -72,6 +72,8 @@ export interface SessionVerdict {
   readonly resumed: boolean;
   readonly authorized: boolean;
   readonly authorizationError: string | null;
+  /** Why not authorized, as `tls.TLSSocket#authorizationError` names it (`'CERT_HAS_EXPIRED'`), or null. */
+  readonly reason: string | null;
   /** The peer's certificate, parsed; described only when asked for. */
   readonly peer: X509Certificate | null;
 }
@@ -88,8 +90,12 @@ export class SessionInfo implements SecureInfo {
   readonly authorized: boolean;
   readonly authorizationError: string | null;
   readonly resumed: boolean;
-  // The parsed certificate until described; then the description (or null: none was sent).
-  #peer: X509Certificate | PeerCertificate | null;
+  /** @internal For `conn.authorizationError`: why not authorized, in TLSSocket's words. */
+  readonly reason: string | null;
+  /** @internal For `conn.getPeerCertificate()`: the certificate, parsed. */
+  readonly peerX509: X509Certificate | null;
+  // The description, once made (null: no certificate was sent).
+  #peer: PeerCertificate | null | undefined;
 
   constructor(verdict: SessionVerdict) {
     this.protocol = verdict.protocol;
@@ -98,13 +104,13 @@ export class SessionInfo implements SecureInfo {
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError;
     this.resumed = verdict.resumed;
-    this.#peer = verdict.peer;
+    this.reason = verdict.reason;
+    this.peerX509 = verdict.peer;
   }
 
   get peerCertificate(): PeerCertificate | null {
-    const peer = this.#peer;
-    if (peer instanceof X509Certificate) this.#peer = describeCertificate(peer);
-    return this.#peer as PeerCertificate | null;
+    if (this.#peer === undefined) this.#peer = this.peerX509 && describeCertificate(this.peerX509);
+    return this.#peer;
   }
 
   /** For `JSON.stringify`: every field, the certificate included. */

@@ -6,12 +6,14 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import type tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
-import { secureLayer, type SecureLayerCapability } from '../../lib/secure-layer.js';
+import { secureLayer, type SecureLayerCapability, type TlsSocketFacts } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import type { EngineHost, EngineSession, HandshakeFacts, NativeTls } from './engine.js';
+import { authorizationReason } from './errors.js';
 import { SessionInfo, certificateMatchesHost, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
@@ -43,6 +45,8 @@ export class TlsLayer extends Layer {
   readonly #nativeTls: NativeTls | undefined;
   // Client: the name the server's certificate must match (SNI name, else the IP connected to).
   readonly #verifyHost: string | undefined;
+  // Client: the SNI name sent, if any.
+  readonly #servername: string | undefined;
   // Set once the handshake is done and the peer accepted by policy.
   #info: SessionInfo | undefined;
   // Set when the layer is torn down before the handshake was done: why `secured` rejects.
@@ -91,6 +95,7 @@ export class TlsLayer extends Layer {
     this.#options = options;
     this.#nativeTls = native;
     this.#capability = new TlsLayer.#Capability(this);
+    this.#servername = servername;
     // `servername: false` only stops SNI; the certificate is still checked against the host.
     this.#verifyHost = servername ?? (ctx.remote.host || undefined);
     if (options.handshakeTimeout > 0) {
@@ -187,6 +192,63 @@ export class TlsLayer extends Layer {
     relayEventsTo(target: EventEmitter): void {
       this.layer.#relay = target;
     }
+
+    get tlsSocket(): TlsSocketFacts {
+      return this;
+    }
+
+    // ── TlsSocketFacts: Node's TLS socket where the engine has one, else the handshake's facts ──
+
+    get #socket(): tls.TLSSocket | null | undefined {
+      return this.layer.#session.tlsSocket;
+    }
+
+    get authorized(): boolean {
+      return this.layer.#info?.authorized ?? false;
+    }
+
+    get authorizationError(): string | null {
+      return this.layer.#info?.reason ?? null;
+    }
+
+    get servername(): string | false | null | undefined {
+      const socket = this.#socket;
+      if (socket) return socket.servername;
+      return this.layer.#options.config.role === 'client' ? this.layer.#servername ?? false : undefined;
+    }
+
+    getPeerCertificate(detailed?: boolean): tls.PeerCertificate | tls.DetailedPeerCertificate | Record<string, never> {
+      const socket = this.#socket;
+      if (socket) return socket.getPeerCertificate(detailed ?? false);
+      return (this.layer.#info?.peerX509?.toLegacyObject() as tls.PeerCertificate | undefined) ?? {};
+    }
+
+    getCipher(): tls.CipherNameAndProtocol | Record<string, never> {
+      const socket = this.#socket;
+      if (socket) return socket.getCipher();
+      const info = this.layer.#info;
+      return info ? { name: info.cipher, standardName: info.cipher, version: info.protocol } : {};
+    }
+
+    getProtocol(): string | null {
+      return this.#socket?.getProtocol() ?? this.layer.#info?.protocol ?? null;
+    }
+
+    isSessionReused(): boolean {
+      return this.#socket?.isSessionReused() ?? this.layer.#info?.resumed ?? false;
+    }
+
+    getSession(): Buffer | undefined {
+      return this.#socket?.getSession();
+    }
+
+    exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+      const socket = this.#socket;
+      // Node's types ask for a context; its code takes none (RFC 5705: no context is not an empty one).
+      if (socket) return (socket.exportKeyingMaterial as (length: number, label: string, context?: Buffer) => Buffer)(length, label, context);
+      throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED',
+        `tls: the ${this.layer.#options.engine.name} engine cannot export keying material`, { layer: this.layer.name });
+    }
   };
 
   #emit(event: 'secure' | 'session', value: SecureInfo | Buffer): void {
@@ -224,6 +286,7 @@ export class TlsLayer extends Layer {
       resumed: facts.resumed,
       authorized,
       authorizationError: error ? `${error.code}: ${error.message}` : authorized ? null : NO_CERTIFICATE,
+      reason: error ? authorizationReason(error) : null,
       peer,
     });
     this.#info = info;

@@ -297,6 +297,11 @@ class NodeSession implements EngineSession {
     return this.#socket;
   }
 
+  /** The session's TLSSocket (null until a pooled server hands it over). */
+  get tlsSocket(): tls.TLSSocket | null {
+    return this.#socket;
+  }
+
   receive(chunk: Buffer): void {
     if (this.#dead) return;
     if (this.#cipher) this.#cipher.feed(chunk);
@@ -431,8 +436,14 @@ class NodeSession implements EngineSession {
     if (this.#dead) return;
     this.#handshaking = false;
     const socket = this.#socket!;
+    // On a client, Node 20 and 22's getPeerX509Certificate() takes the leaf
+    // out of OpenSSL's peer chain, after which getPeerCertificate() answers {}
+    // (fixed in Node 24): a client reads its leaf through getPeerCertificate(),
+    // which Node has just built for its own checkServerIdentity call anyway.
     // A resumed session may carry only the leaf (no chain), which the X509 getter does not give.
-    const peer = socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
+    const peer = this.#config.role === 'client'
+      ? rawLeaf(socket.getPeerCertificate())
+      : socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
     const cipher = socket.getCipher();
     this.#host.secure(new NodeFacts(
       socket.getProtocol() ?? 'unknown',
