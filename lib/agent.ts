@@ -8,15 +8,15 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Connection, wrap } from './connection.js';
-import { type ConnectorStack, type ConnectorTarget, filtersFor, requireTlsFor, stackNamesTls, tlsHostOf } from './connector.js';
+import { type ConnectorStack, type ConnectorTarget, filtersFor, requireTlsFor, stackHasTlsClient, tlsHostOf } from './connector.js';
 import { WirestackError, toWirestackError } from './errors.js';
 
 /** Options for {@link agent}: Node's agent options, and two of wirestack's. */
 export interface AgentOptions extends https.AgentOptions {
   /**
    * `'https:'` makes an `https.Agent` (for `https://` requests), `'http:'`
-   * an `http.Agent`. Default: `'https:'` when the stack has a filter named
-   * `'tls'`, else `'http:'`; a stack given as a function says `'https:'`
+   * an `http.Agent`. Default: `'https:'` when the stack has a `tls.client()`
+   * filter, else `'http:'`; a stack given as a function says `'https:'`
    * itself. An `https:` request whose stack makes no TLS layer fails.
    */
   protocol?: 'http:' | 'https:';
@@ -52,7 +52,7 @@ const SOCKET_KEYS = ['host', 'port', 'path', 'localAddress', 'localPort', 'famil
  * ```
  */
 export function agent(stack: ConnectorStack, options: AgentOptions = {}): http.Agent {
-  const { protocol = stackNamesTls(stack) ? 'https:' : 'http:', highWaterMark, ...nodeOptions } = options;
+  const { protocol = stackHasTlsClient(stack) ? 'https:' : 'http:', highWaterMark, ...nodeOptions } = options;
   if (protocol !== 'http:' && protocol !== 'https:') {
     throw new WirestackError('ERR_WIRESTACK_INVALID_ARGUMENT', `agent(): protocol must be 'http:' or 'https:', got ${String(protocol)}`);
   }

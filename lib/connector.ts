@@ -8,6 +8,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Connection } from './connection.js';
 import { WirestackError } from './errors.js';
 import type { Filter } from './filter.js';
+import { isSecureClientFilter } from './secure-layer.js';
 import { Stack } from './stack.js';
 
 /** Where a request goes, as a connector's stack function sees it. */
@@ -48,15 +49,15 @@ export function filtersFor(stack: ConnectorStack, target: ConnectorTarget): Filt
 }
 
 /**
- * Whether a stack given as filters has a TLS layer, judged by the filters'
- * names (`tls.client()` and `tls.server()` are named `'tls'` unless told
- * otherwise); `undefined` for a function, which cannot be known before it runs.
+ * Whether a stack given as filters has a TLS client layer (`tls.client()`
+ * marks its filters so, whatever they are named); `undefined` for a
+ * function, which cannot be known before it runs.
  */
-export function stackNamesTls(stack: ConnectorStack): boolean | undefined {
+export function stackHasTlsClient(stack: ConnectorStack): boolean | undefined {
   if (typeof stack === 'function') return undefined;
-  const names = (filters: readonly Filter[]): boolean =>
-    filters.some((filter) => (filter instanceof Stack ? names(filter.filters) : filter.name === 'tls'));
-  return names(Array.isArray(stack) ? (stack as readonly Filter[]) : [stack as Filter]);
+  const has = (filters: readonly Filter[]): boolean =>
+    filters.some((filter) => (filter instanceof Stack ? has(filter.filters) : isSecureClientFilter(filter)));
+  return has(Array.isArray(stack) ? (stack as readonly Filter[]) : [stack as Filter]);
 }
 
 /**

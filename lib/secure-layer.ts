@@ -12,6 +12,17 @@ import type { Duplex } from './stream.js';
  */
 export const secureLayer: unique symbol = Symbol.for('wirestack.secureLayer');
 
+/**
+ * Marks a filter that makes a secure (TLS) layer, with its role, so that a
+ * connector can tell an HTTPS stack from its filters alone.
+ */
+export const secureFilter: unique symbol = Symbol.for('wirestack.secureFilter');
+
+/** Whether `filter` makes a TLS client layer (the value of its {@link secureFilter} mark). */
+export function isSecureClientFilter(filter: object): boolean {
+  return (filter as Partial<Record<typeof secureFilter, unknown>>)[secureFilter] === 'client';
+}
+
 /** What a secure layer exposes under {@link secureLayer}. */
 export interface SecureLayerCapability {
   /** Resolves when the handshake is done; rejects if it fails. Never an unhandled rejection. */

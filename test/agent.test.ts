@@ -84,12 +84,15 @@ describe('agent(): Node\'s http client over stacks', () => {
 
   it('is an https.Agent when the stack has TLS: SNI and the certificate check use the request\'s server name', async () => {
     const served = await serveHttp([serverTls()], (req, res) => res.end(`secure=${(req.socket as unknown as Connection).encrypted}`));
-    const pooled = agent([tls.client({ ca: certs.ca.cert })]);
+    // Known by the filter's mark, not its name.
+    const pooled = agent([tls.client({ ca: certs.ca.cert, name: 'upstream-tls' })]);
     expect(pooled).toBeInstanceOf(https.Agent);
     // By name: the host name is the server name.
     const byName = await get({ host: 'localhost', port: served.port, path: '/', agent: pooled }, true);
     expect(byName.body).toBe('secure=true');
     expect((byName.socket as unknown as Connection).encrypted).toBe(true);
+    // The agent hands Node a socket still connecting; OpenSSL still gets its handle (the native path).
+    expect((byName.socket as unknown as Connection).tls!.path).toBe('native');
     // By address, with the name given as `servername`.
     const byAddress = await get({ host: '127.0.0.1', port: served.port, path: '/', agent: pooled, servername: 'localhost' }, true);
     expect(byAddress.status).toBe(200);

@@ -3,6 +3,7 @@
  * fixed when the filter is made; one filter value serves many connections.
  */
 import type { Filter } from '../../lib/filter.js';
+import { secureFilter } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import { TlsLayer } from './layer.js';
 import { resolveOptions, type TlsClientOptions, type TlsServerOptions } from './options.js';
@@ -20,7 +21,8 @@ import { defaults } from './profile.js';
  */
 function client(options: TlsClientOptions = {}): Filter {
   const resolved = resolveOptions('client', options);
-  return { name: resolved.name, attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
+  const filter: Filter & { [secureFilter]: 'client' } = { name: resolved.name, [secureFilter]: 'client', attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
+  return filter;
 }
 
 /**
@@ -34,7 +36,8 @@ function client(options: TlsClientOptions = {}): Filter {
  */
 function server(options: TlsServerOptions): Filter {
   const resolved = resolveOptions('server', options);
-  return { name: resolved.name, attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
+  const filter: Filter & { [secureFilter]: 'server' } = { name: resolved.name, [secureFilter]: 'server', attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
+  return filter;
 }
 
 /**

@@ -80,10 +80,12 @@ class NodeEngine implements TlsEngine {
     return new NodeSession(this.#socketMaker(config, params), config, host, null);
   }
 
-  // The native fast path: OpenSSL gets the connected socket's handle itself.
-  // How the peer closed is read off the handles (native-eof.ts), where that works.
+  // The native fast path: OpenSSL gets the socket's handle itself, on a
+  // socket connected or still connecting (an http.Agent hands its sockets
+  // over at once; Node's TLS starts the handshake once connected). How the
+  // peer closed is read off the handles (native-eof.ts), where that works.
   openOnSocket(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
-    if (!(transport instanceof net.Socket) || transport.connecting || transport.readyState !== 'open') return undefined;
+    if (!(transport instanceof net.Socket) || transport.destroyed || !(transport.connecting || transport.readyState === 'open')) return undefined;
     if (config.role === 'server' && serverIsPooled(config)) return undefined;
     // Decided before the session opens: a watch that cannot work means the stream path, not a blind native one.
     const detectable = nativeEofDetectable(transport);
