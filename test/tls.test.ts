@@ -463,13 +463,13 @@ describe('tls half-close at the start', () => {
   // A receive-only server (its own side ended before the handshake was
   // done) must get every byte of a TLS 1.3 client that writes at once: the
   // first records arrive in the same read as the client's Finished.
-  it('a server that ends its side during the handshake still receives all the client sends, on the native path', async () => {
+  it('a server that ends its side during the handshake still receives all the client sends (on the native path where internals allow it)', async () => {
     const data = randomBytes(4 << 20);
     for (let round = 0; round < 5; round++) {
       let received!: (value: { bytes: number; sha256: string }) => void;
       const got = new Promise<{ bytes: number; sha256: string }>((resolve) => { received = resolve; });
       const listener = await listen({ host: '127.0.0.1', port: 0 }, serverFilter, (conn) => {
-        expect(conn.tls!.path).toBe('native');
+        expect(conn.tls!.path).toBe(nodeInternals ? 'native' : 'stream');
         conn.end();
         const hash = createHash('sha256');
         let bytes = 0;
