@@ -128,6 +128,13 @@ export interface HandshakeFacts {
   /** The same certificate parsed, when the engine has it so (saves the filter a parse); may be left out. */
   readonly peerX509?: X509Certificate | null;
   /**
+   * Optional: whether the certificate is valid for `host`, by the engine's
+   * own check with the same rules (RFC 6125 as OpenSSL applies them), for an
+   * engine that can say so without parsing the certificate again. Without
+   * it the filter parses `peerCertificate` and checks it itself.
+   */
+  matchesHost?(host: string): boolean;
+  /**
    * Why the peer's chain is not trusted, or `null` when it is (or when there
    * is no certificate and none was required). Code `ERR_WIRESTACK_TLS_UNKNOWN_CA`,
    * `_CERT_EXPIRED`, `_CERT_NOT_YET_VALID` or `_CERT_INVALID`. The filter

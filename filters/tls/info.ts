@@ -74,8 +74,8 @@ export interface SessionVerdict {
   readonly authorizationError: string | null;
   /** Why not authorized, as `tls.TLSSocket#authorizationError` names it (`'CERT_HAS_EXPIRED'`), or null. */
   readonly reason: string | null;
-  /** The peer's certificate, parsed; described only when asked for. */
-  readonly peer: X509Certificate | null;
+  /** The peer's certificate, parsed or as DER; parsed and described only when asked for. */
+  readonly peer: X509Certificate | Buffer | null;
 }
 
 /**
@@ -92,8 +92,8 @@ export class SessionInfo implements SecureInfo {
   readonly resumed: boolean;
   /** @internal For `conn.authorizationError`: why not authorized, in TLSSocket's words. */
   readonly reason: string | null;
-  /** @internal For `conn.getPeerCertificate()`: the certificate, parsed. */
-  readonly peerX509: X509Certificate | null;
+  // The certificate as the engine gave it (DER, or parsed), until parsed.
+  #x509: X509Certificate | Buffer | null;
   // The description, once made (null: no certificate was sent).
   #peer: PeerCertificate | null | undefined;
 
@@ -105,7 +105,14 @@ export class SessionInfo implements SecureInfo {
     this.authorizationError = verdict.authorizationError;
     this.resumed = verdict.resumed;
     this.reason = verdict.reason;
-    this.peerX509 = verdict.peer;
+    this.#x509 = verdict.peer;
+  }
+
+  /** @internal For `conn.getPeerCertificate()`: the certificate, parsed (when first asked for). */
+  get peerX509(): X509Certificate | null {
+    const peer = this.#x509;
+    if (Buffer.isBuffer(peer)) this.#x509 = new X509Certificate(peer);
+    return this.#x509 as X509Certificate | null;
   }
 
   get peerCertificate(): PeerCertificate | null {

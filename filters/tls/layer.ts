@@ -4,7 +4,6 @@
  * handshake timer, certificate and host name verification, telling a
  * close_notify from a truncation, and one coded error for every failure.
  */
-import { X509Certificate } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
@@ -258,15 +257,16 @@ export class TlsLayer extends Layer {
 
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
-    const peer = facts.peerX509 !== undefined ? facts.peerX509
-      : facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
+    // Parsed only if the engine gave it parsed, or the host check needs it.
+    const peer = facts.peerX509 ?? facts.peerCertificate;
     let error = facts.chainError;
     if (!error && config.role === 'client' && peer && !facts.resumed) {
       // Safe by default: a name we cannot check is not a name that matched.
-      if (this.#verifyHost === undefined) {
+      const host = this.#verifyHost;
+      if (host === undefined) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           'tls: no host name to check the server\'s certificate against (give servername, or connect by host name)', { layer: this.name });
-      } else if (!certificateMatchesHost(peer, this.#verifyHost)) {
+      } else if (!(facts.matchesHost ? facts.matchesHost(host) : certificateMatchesHost(peer, host))) {
         error = new WirestackError('ERR_WIRESTACK_TLS_HOSTNAME_MISMATCH',
           `tls: the server's certificate is not valid for "${this.#verifyHost}"`, { layer: this.name });
       }

@@ -27,6 +27,7 @@ import { createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { authorizationFailure, toTlsError, verifyError } from './errors.js';
 import { probeTlsSocket } from './internals.js';
 import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { certificateMatchesHost } from './info.js';
 import { defaults } from './profile.js';
 import { ServerPool, type HandshakeOutcome } from './server-pool.js';
 
@@ -35,9 +36,9 @@ type Callback = (err?: Error | null) => void;
 /**
  * Makes a session's TLSSocket over its transport: at once (clients, bare
  * servers), or `null` when a pooled server hands it over at the end of the
- * handshake, through `outcome.secure`.
+ * handshake, through the session's handshake outcome.
  */
-type SocketMaker = (transport: Duplex, outcome: HandshakeOutcome) => tls.TLSSocket | null;
+type SocketMaker = (transport: Duplex, session: NodeSession) => tls.TLSSocket | null;
 
 // Node's own handshake timer on pooled server sockets, set out of reach:
 // the filter times the handshake (its handshakeTimeout, 0 for none).
@@ -111,7 +112,7 @@ class NodeEngine implements TlsEngine {
   #socketMaker(config: EngineConfig, params: SessionParams): SocketMaker {
     if (config.role === 'client') {
       const context = this.#contextFor(config);
-      return (transport) => tls.connect({
+      return (transport, session) => tls.connect({
         socket: transport,
         secureContext: context,
         ...(params.servername === undefined ? {} : { servername: params.servername }),
@@ -119,13 +120,14 @@ class NodeEngine implements TlsEngine {
         ...(config.session === undefined ? {} : { session: config.session }),
         // The filter applies the verification policy itself (engine rule 5).
         rejectUnauthorized: false,
-        checkServerIdentity: () => undefined,
+        // Node builds the server's certificate to check its name: kept, not built again.
+        checkServerIdentity: (_host, certificate) => session.noteServerCertificate(certificate),
       });
     }
     if (serverIsPooled(config)) {
       const pool = this.#poolFor(config);
-      return (transport, outcome) => {
-        pool.accept(transport, outcome);
+      return (transport, session) => {
+        pool.accept(transport, session.handshakeOutcome());
         return null;
       };
     }
@@ -245,6 +247,8 @@ class NodeSession implements EngineSession {
   #plaintextEnded = false;
   // close()'s callback, called when OpenSSL has written its last record (close_notify).
   #closeDone: Callback | null = null;
+  // Client: the server's certificate Node built during the handshake; dropped once read.
+  #serverCertificate: tls.PeerCertificate | undefined;
   // Plaintext, and a close, given before a pooled server handed the socket over.
   #held: { chunks: Buffer[]; done: Callback } | null = null;
   #heldClose: Callback | null = null;
@@ -274,15 +278,9 @@ class NodeSession implements EngineSession {
       // before OpenSSL is told of the EOF (see #noteTransportEof).
       this.#port.on('end', () => this.#noteTransportEof());
     }
-    const outcome: HandshakeOutcome = {
-      secure: (socket) => this.#adopt(socket, true),
-      // Node refuses a client chain it does not trust itself (pooled servers with rejectUnauthorized): say why.
-      failed: (err, socket) => this.#fail(socket?.authorizationError ? authorizationFailure(socket.authorizationError) : toTlsError(err, true)),
-      ...(config.keylog ? { keylog: (line: Buffer) => { if (!this.#dead) this.#host.keylog(line); } } : {}),
-    };
     let socket: tls.TLSSocket | null;
     try {
-      socket = makeSocket(native ?? this.#cipher ?? this.#port!, outcome);
+      socket = makeSocket(native ?? this.#cipher ?? this.#port!, this);
     } catch (err) {
       // On a socket, the caller takes the stream path instead (plaintext is null).
       if (native) return;
@@ -292,6 +290,22 @@ class NodeSession implements EngineSession {
       return;
     }
     if (socket) this.#adopt(socket, false);
+  }
+
+  /** For a pooled server: what its tls.Server reports of this session's handshake. */
+  handshakeOutcome(): HandshakeOutcome {
+    return {
+      secure: (socket) => this.#adopt(socket, true),
+      // Node refuses a client chain it does not trust itself (pooled servers with rejectUnauthorized): say why.
+      failed: (err, socket) => this.#fail(socket?.authorizationError ? authorizationFailure(socket.authorizationError) : toTlsError(err, true)),
+      ...(this.#config.keylog ? { keylog: (line: Buffer) => { if (!this.#dead) this.#host.keylog(line); } } : {}),
+    };
+  }
+
+  /** Client: the server's certificate, as Node built it for its own name check (which the filter does instead). */
+  noteServerCertificate(certificate: tls.PeerCertificate): undefined {
+    this.#serverCertificate = certificate;
+    return undefined;
   }
 
   /** The native path's plaintext stream: the TLSSocket itself (null if it could not be made). */
@@ -440,12 +454,14 @@ class NodeSession implements EngineSession {
     const socket = this.#socket!;
     // On a client, Node 20 and 22's getPeerX509Certificate() takes the leaf
     // out of OpenSSL's peer chain, after which getPeerCertificate() answers {}
-    // (fixed in Node 24): a client reads its leaf through getPeerCertificate(),
-    // which Node has just built for its own checkServerIdentity call anyway.
+    // (fixed in Node 24): a client reads its leaf from the certificate Node
+    // built for its name check (not made for a resumed session: then asked for).
     // A resumed session may carry only the leaf (no chain), which the X509 getter does not give.
-    const peer = this.#config.role === 'client'
-      ? rawLeaf(socket.getPeerCertificate())
-      : socket.getPeerX509Certificate() ?? rawLeaf(socket.getPeerCertificate());
+    const served = this.#serverCertificate;
+    this.#serverCertificate = undefined;
+    const peer: tls.PeerCertificate | X509Certificate | undefined = this.#config.role === 'client'
+      ? legacyLeaf(served ?? socket.getPeerCertificate())
+      : socket.getPeerX509Certificate() ?? legacyLeaf(socket.getPeerCertificate());
     const cipher = socket.getCipher();
     this.#host.secure(new NodeFacts(
       socket.getProtocol() ?? 'unknown',
@@ -488,24 +504,43 @@ class NodeSession implements EngineSession {
   }
 }
 
-function rawLeaf(certificate: tls.PeerCertificate | Record<string, never>): X509Certificate | undefined {
+// The peer's certificate as getPeerCertificate() gives it, if it gave one.
+function legacyLeaf(certificate: tls.PeerCertificate | Record<string, never>): tls.PeerCertificate | undefined {
   const raw = (certificate as Partial<tls.PeerCertificate>).raw;
-  return raw && raw.length > 0 ? new X509Certificate(raw) : undefined;
+  return raw && raw.length > 0 ? certificate as tls.PeerCertificate : undefined;
 }
 
-// The handshake's facts as Node gives them: the certificate stays parsed
-// (OpenSSL's own object), and its DER is copied out only if asked for.
+// The handshake's facts as Node gives them, with nothing parsed twice: a
+// server's view of a client certificate is OpenSSL's own parsed object; a
+// client's view of the server's is the object Node built during the
+// handshake, whose name Node's own public check judges.
 class NodeFacts implements HandshakeFacts {
+  readonly #peer: tls.PeerCertificate | X509Certificate | null;
+
   constructor(
     readonly protocol: string,
     readonly cipher: string,
     readonly alpn: string | null,
-    readonly peerX509: X509Certificate | null,
+    peer: tls.PeerCertificate | X509Certificate | null,
     readonly chainError: WirestackError | null,
     readonly resumed: boolean,
-  ) {}
+  ) {
+    this.#peer = peer;
+  }
+
+  get peerX509(): X509Certificate | undefined {
+    return this.#peer instanceof X509Certificate ? this.#peer : undefined;
+  }
 
   get peerCertificate(): Buffer | null {
-    return this.peerX509?.raw ?? null;
+    return this.#peer?.raw ?? null;
+  }
+
+  matchesHost(host: string): boolean {
+    const peer = this.#peer;
+    if (peer === null) return false;
+    if (peer instanceof X509Certificate) return certificateMatchesHost(peer, host);
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    return tls.checkServerIdentity(bare, peer) === undefined;
   }
 }
