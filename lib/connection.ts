@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
-import type { Filter, LayerContext, LayerInfo, RemoteInfo, Role } from './filter.js';
+import type { Filter, LayerInfo, RemoteInfo, Role } from './filter.js';
 import { type Layer, isLayer } from './layer.js';
 import { BottomPort, Pipeline } from './pipeline.js';
 import { isSecureLayer, secureLayer } from './secure-layer.js';
@@ -27,6 +27,9 @@ export interface WrapOptions {
   /** High-water mark of the connection's own buffers (default 64 KiB). */
   highWaterMark?: number;
 }
+
+// The 'error' listener every connection has, so that a failure nobody listens for does not crash the process.
+function ignore(): void {}
 
 // How long `await using` waits for a graceful close before destroying.
 const DISPOSE_CLOSE_MS = 5_000;
@@ -65,7 +68,7 @@ export class Connection extends SocketSurface {
     this.remote = pipeline.ctx.remote;
     // Failures are kept in `errored` and reject pending promises; this keeps
     // an error with no other listener from crashing the process.
-    this.on('error', () => {});
+    this.on('error', ignore);
     this.#watchSecureLayers(0);
     pipeline.open(this);
   }
@@ -428,12 +431,8 @@ export class Connection extends SocketSurface {
  * ```
  */
 export function wrap(raw: Duplex, filters?: Filter | readonly Filter[], options: WrapOptions = {}): Connection {
-  const ctx: LayerContext = {
-    role: options.role ?? 'client',
-    remote: options.remote ?? {},
-    record: (name, stream) => pipeline.record(name, stream),
-  };
-  const pipeline = new Pipeline(raw, ctx);
+  const pipeline = new Pipeline(raw, options.role ?? 'client', options.remote ?? {});
+  const ctx = pipeline.ctx;
   const stack = toStack(filters);
   try {
     pipeline.build(() => stack.attach(raw, ctx));

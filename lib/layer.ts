@@ -243,7 +243,7 @@ export class Layer extends EventEmitter {
     if (bytes === 0) return this.#pendingBelow === 0;
     this.stats.countOut(bytes);
     this.#pendingBelow++;
-    this.#below._takeFromAbove(chunks, this.#writtenBelow);
+    this.#below._takeFromAbove(chunks, this.#writtenBelow ??= (err) => this.#tookBelow(err));
     // Taken already, or waiting only behind buffers still under their high-water marks
     // (or inside a call below that is still taking it, when the peer answered at once).
     return this.#pendingBelow === 0 || this.#below._hasRoom();
@@ -255,8 +255,11 @@ export class Layer extends EventEmitter {
     else (this.#drainWaiters ??= []).push(done);
   }
 
+  // The callback of writes this layer makes below; made at the first (an idle layer makes none).
+  #writtenBelow: Callback | undefined;
+
   // A write this layer made below was taken.
-  #writtenBelow = (err?: Error | null): void => {
+  #tookBelow(err?: Error | null): void {
     this.#pendingBelow--;
     if (err) {
       this.destroy(err);
@@ -266,7 +269,8 @@ export class Layer extends EventEmitter {
     const waiters = this.#drainWaiters;
     this.#drainWaiters = null;
     for (const done of waiters) done();
-  };
+  }
+
 
   /**
    * Hands bytes to the layer above (`null` ends its reading side) and
@@ -367,7 +371,7 @@ export class Layer extends EventEmitter {
     }
     this.#busy = true;
     this.#current = done;
-    this.transformOut(chunks, this.#tookBatch);
+    this.transformOut(chunks, this.#tookBatch ??= (err) => this.#batchTaken(err));
   }
 
   /** @internal The end from above, after every batch before it. */
@@ -381,11 +385,14 @@ export class Layer extends EventEmitter {
     }
     this.#busy = true;
     this.#current = done;
-    this.finishOut(this.#finishedOut);
+    this.finishOut((err) => this.#finishedOut(err));
   }
 
+  // transformOut's callback; made at the first batch (an idle layer gets none).
+  #tookBatch: Callback | undefined;
+
   // transformOut is done with its batch: start the next one waiting, then tell the caller.
-  #tookBatch = (err?: Error | null): void => {
+  #batchTaken(err?: Error | null): void {
     const done = this.#current;
     if (done === null) return;
     this.#current = null;
@@ -396,10 +403,11 @@ export class Layer extends EventEmitter {
     }
     this.#next();
     done();
-  };
+  }
+
 
   // finishOut is done: end the direction below, and report when the end got there.
-  #finishedOut = (err?: Error | null): void => {
+  #finishedOut(err?: Error | null): void {
     const done = this.#current;
     if (done === null) return;
     this.#current = null;
@@ -409,7 +417,8 @@ export class Layer extends EventEmitter {
     }
     this.#state = this.#state === 'in-ended' ? 'ended' : this.#state === 'open' ? 'out-ended' : this.#state;
     this.#below._endFromAbove(done);
-  };
+  }
+
 
   #next(): void {
     const waiting = this.#waiting;

@@ -22,7 +22,7 @@
  * every segment down together, and reports one error.
  */
 import { WirestackError, toWirestackError } from './errors.js';
-import type { LayerContext } from './filter.js';
+import type { LayerContext, RemoteInfo, Role } from './filter.js';
 import { LayerStats } from './stats.js';
 import type { Layer } from './layer.js';
 import { Duplex } from './stream.js';
@@ -74,8 +74,10 @@ const building: Pipeline[] = ((globalThis as Record<symbol, unknown>)[Symbol.for
  * next filter applied sits on, and the one failure that tears it all down.
  * @internal
  */
-export class Pipeline {
-  readonly ctx: LayerContext;
+export class Pipeline implements LayerContext {
+  /** What filters learn of the connection: role, remote and record() — the pipeline itself. */
+  readonly role: Role;
+  readonly remote: RemoteInfo;
   /** The raw stream under everything. */
   readonly raw: Duplex;
   /** Layers lowest first; push() appends, pop() removes the last. */
@@ -99,12 +101,18 @@ export class Pipeline {
    */
   onActivity: (() => void) | null = null;
 
-  constructor(raw: Duplex, ctx: LayerContext, rawName = 'raw') {
+  constructor(raw: Duplex, role: Role, remote: RemoteInfo, rawName = 'raw') {
     this.raw = raw;
-    this.ctx = ctx;
+    this.role = role;
+    this.remote = remote;
     const port = new BottomPort(raw, rawName, this);
     this.#ports = [port];
     this.#top = port;
+  }
+
+  /** The context filters get: the pipeline (its role, remote and record()). */
+  get ctx(): LayerContext {
+    return this;
   }
 
   /** The pipeline a Layer being made now joins, or undefined outside a filter's attach(). */
@@ -325,7 +333,6 @@ export class BottomPort implements Downstream {
     stream.on('data', this.#onData);
     stream.on('end', this.#onEnd);
     stream.on('error', this.#onError);
-    stream.on('drain', this.#onDrain);
     stream.on('close', this.#onClose);
     if (this.#paused) stream.pause();
     else stream.resume();
@@ -367,7 +374,7 @@ export class BottomPort implements Downstream {
     const stream = this.stream;
     stream.off('data', this.#onData);
     stream.off('end', this.#onEnd);
-    stream.off('drain', this.#onDrain);
+    if (this.#onDrain) stream.off('drain', this.#onDrain);
     stream.off('close', this.#onClose);
   }
 
@@ -396,8 +403,13 @@ export class BottomPort implements Downstream {
       for (const chunk of chunks) if (chunk.length > 0) room = stream.write(chunk);
       stream.uncork();
     }
-    if (room) done();
-    else this.#drainWaiters.push(done);
+    if (room) {
+      done();
+      return;
+    }
+    this.#drainWaiters.push(done);
+    // Listened for only while a write waits: most connections never wait.
+    if (this.#drainWaiters.length === 1) stream.once('drain', this.#onDrain ??= () => this.#drained());
   }
 
   _endFromAbove(done: Callback): void {
@@ -449,14 +461,17 @@ export class BottomPort implements Downstream {
     this.#pipeline.fail(toWirestackError(err, this.#name));
   };
 
+  // The 'drain' listener, made when a write first has to wait.
+  #onDrain: (() => void) | undefined;
+
   // A drain is progress too: a slow peer reading a large write is not idle.
-  #onDrain = (): void => {
+  #drained(): void {
     this.#pipeline.onActivity?.();
     const waiters = this.#drainWaiters;
     if (waiters.length === 0) return;
     this.#drainWaiters = [];
     for (const done of waiters) done();
-  };
+  }
 
   #onClose = (): void => {
     if (this.#pipeline.tornDown || this.#state === 'stopped') return;
@@ -541,7 +556,7 @@ export class PipelineEnd extends Duplex {
     if (chunk.length === 0) return callback();
     this.stats.countOut(chunk.length);
     this.#inFlight = callback;
-    this.#below!._takeFromAbove([chunk], this.#written);
+    this.#below!._takeFromAbove([chunk], this.#written ??= (err) => this.#taken(err));
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
@@ -555,15 +570,19 @@ export class PipelineEnd extends Duplex {
     if (chunks.length === 0) return callback();
     this.stats.countOut(bytes);
     this.#inFlight = callback;
-    this.#below!._takeFromAbove(chunks, this.#written);
+    this.#below!._takeFromAbove(chunks, this.#written ??= (err) => this.#taken(err));
   }
 
+  // The callback writes carry down; made at the first write.
+  #written: Callback | undefined;
+
   // Called by the layer below when a write is taken; a late call after destroy finds nothing to finish.
-  #written = (err?: Error | null): void => {
+  #taken(err?: Error | null): void {
     const callback = this.#inFlight;
     this.#inFlight = null;
     callback?.(err);
-  };
+  }
+
 
   override _final(callback: Callback): void {
     this.#below!._endFromAbove(callback);

@@ -154,15 +154,17 @@ export abstract class SocketSurface extends PipelineEnd {
   // Re-emits the raw socket's 'connect' and 'ready' (once each).
   #forwardConnect(): void {
     const socket = this.#socket;
-    socket.removeListener('connect', this.#onConnect);
-    socket.once('connect', this.#onConnect);
+    const onConnect = this.#onConnect ??= () => {
+      if (this.destroyed) return;
+      this.emit('connect');
+      this.emit('ready');
+    };
+    socket.removeListener('connect', onConnect);
+    socket.once('connect', onConnect);
   }
 
-  #onConnect = (): void => {
-    if (this.destroyed) return;
-    this.emit('connect');
-    this.emit('ready');
-  };
+  // The 'connect' listener, made only for a socket that is still connecting.
+  #onConnect: (() => void) | undefined;
 
   /** The raw socket's bound address, as `net.Socket#address()`; `{}` for other streams. */
   address(): AddressInfo | {} {
@@ -326,6 +328,6 @@ export abstract class SocketSurface extends PipelineEnd {
   /** Stops the idle timer; the connection calls it when it is destroyed. @internal */
   protected releaseSocketSurface(): void {
     this.#stopIdleTimer();
-    this.#socket.removeListener('connect', this.#onConnect);
+    if (this.#onConnect) this.#socket.removeListener('connect', this.#onConnect);
   }
 }
