@@ -59,45 +59,80 @@ export function nativeEofDetectable(transport: net.Socket): boolean {
   return tlsHandleWatchable;
 }
 
+// Where a watched handle finds its watch: the wrappers below are shared by
+// every connection (no closures per connection), and read their state here.
+const kWatch = Symbol('wirestack.nativeEofWatch');
+
+/** What one connection's watch knows; the handles it wraps point to it. */
+class NativeEofWatch {
+  // How the peer's side ended, once it has.
+  verdict: NativePeerClose | undefined = undefined;
+  // Set while JavaScript has stopped the TCP handle's reading (through either handle).
+  stoppedByJs = false;
+
+  constructor(
+    readonly tcp: StreamHandle,
+    // The methods each handle had before the watch wrapped them.
+    readonly tcpStart: () => number,
+    readonly tcpStop: () => number,
+    readonly tlsStart: () => number,
+    readonly tlsStop: () => number,
+    readonly onread: (...args: unknown[]) => unknown,
+  ) {}
+
+  /** How the peer's side ended, or `undefined` before it has. */
+  peerClose(): NativePeerClose | undefined {
+    return this.verdict;
+  }
+}
+
+type Watched = StreamHandle & { [kWatch]: NativeEofWatch };
+
+function watchedReadStart(this: Watched): number {
+  const watch = this[kWatch];
+  watch.stoppedByJs = false;
+  return (this === watch.tcp ? watch.tcpStart : watch.tlsStart).call(this);
+}
+
+function watchedReadStop(this: Watched): number {
+  const watch = this[kWatch];
+  watch.stoppedByJs = true;
+  return (this === watch.tcp ? watch.tcpStop : watch.tlsStop).call(this);
+}
+
+function watchedOnread(this: Watched, ...args: unknown[]): unknown {
+  const watch = this[kWatch];
+  // No buffer: an end or an error, decided before Node stops the reading.
+  if (args[0] === undefined && watch.verdict === undefined) {
+    watch.verdict = watch.stoppedByJs || stillReading(watch.tcp, watch.tcpStart, watch.tcpStop) ? 'close_notify' : 'transport';
+  }
+  return watch.onread.apply(this, args);
+}
+
 /**
  * Watches `socket` (a TLSSocket just made on `transport`'s handle) for the
  * end of the peer's side; the result says how it ended, or `undefined`
  * before it has. Returns `null` when the handles are not as expected, which
  * {@link nativeEofDetectable} has ruled out before the session opened.
  */
-export function watchNativeEof(socket: tls.TLSSocket, transport: net.Socket): (() => NativePeerClose | undefined) | null {
+export function watchNativeEof(socket: tls.TLSSocket, transport: net.Socket): { peerClose(): NativePeerClose | undefined } | null {
   const tcp = (transport as unknown as { _handle: StreamHandle | null })._handle;
   const handle = (socket as unknown as { _handle: TlsHandle | null })._handle;
   if (!tcp || !handle || handle._parent !== tcp || typeof handle.onread !== 'function') return null;
-  let verdict: NativePeerClose | undefined;
-  // Set while JavaScript has stopped the TCP handle's reading (through either handle).
-  let stoppedByJs = false;
-  const probe = { readStart: tcp.readStart, readStop: tcp.readStop };
-  for (const target of [handle, tcp]) {
-    const readStart = target.readStart;
-    const readStop = target.readStop;
-    target.readStart = function (this: StreamHandle): number {
-      stoppedByJs = false;
-      return readStart.call(this);
-    };
-    target.readStop = function (this: StreamHandle): number {
-      stoppedByJs = true;
-      return readStop.call(this);
-    };
+  const watch = new NativeEofWatch(tcp, tcp.readStart, tcp.readStop, handle.readStart, handle.readStop, handle.onread);
+  for (const target of [handle, tcp] as Watched[]) {
+    target[kWatch] = watch;
+    target.readStart = watchedReadStart;
+    target.readStop = watchedReadStop;
   }
-  const onread = handle.onread;
-  handle.onread = function (this: unknown, ...args: unknown[]): unknown {
-    // No buffer: an end or an error, decided before Node stops the reading.
-    if (args[0] === undefined && verdict === undefined) verdict = stoppedByJs || stillReading(tcp, probe) ? 'close_notify' : 'transport';
-    return onread.apply(this, args);
-  };
-  return () => verdict;
+  handle.onread = watchedOnread as TlsHandle['onread'];
+  return watch;
 }
 
-// Whether libuv is still reading the handle (the unwrapped methods in
-// `probe`); undoes the start if it was not.
-function stillReading(tcp: StreamHandle, probe: StreamHandle): boolean {
-  const status = probe.readStart.call(tcp);
-  if (status === 0) probe.readStop.call(tcp);
+// Whether libuv is still reading the handle (asked with its own, unwrapped
+// methods); undoes the start if it was not.
+function stillReading(tcp: StreamHandle, readStart: () => number, readStop: () => number): boolean {
+  const status = readStart.call(tcp);
+  if (status === 0) readStop.call(tcp);
   return status === UV_EALREADY;
 }

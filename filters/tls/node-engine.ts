@@ -26,7 +26,7 @@ import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls
 import { createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { authorizationFailure, toTlsError, verifyError } from './errors.js';
 import { probeTlsSocket } from './internals.js';
-import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { type NativePeerClose, nativeEofDetectable, watchNativeEof } from './native-eof.js';
 import { certificateMatchesHost } from './info.js';
 import { defaults } from './profile.js';
 import { ServerPool, type HandshakeOutcome } from './server-pool.js';
@@ -94,19 +94,14 @@ class NodeEngine implements TlsEngine {
     const session = new NodeSession(this.#socketMaker(config, params), config, host, transport);
     const plaintext = session.plaintext;
     if (plaintext === null) return undefined;
-    const peerClose = detectable ? watchNativeEof(plaintext, transport) : null;
+    const watch = detectable ? watchNativeEof(plaintext, transport) : null;
     // The socket ended below the TLS layer (transport.end()) and now its
     // peer has ended too: both directions are over, so close, as the socket
     // would have by itself had OpenSSL not been reading it.
     plaintext.once('end', () => {
       if (transport.writableFinished) plaintext.destroy();
     });
-    return {
-      plaintext,
-      session,
-      // nativeEofDetectable() vouched for the watch; were it missing, a bare end is the safe answer.
-      peerClose: () => (peerClose ? peerClose() ?? 'transport' : needPeerClose ? 'transport' : 'unknown'),
-    };
+    return new NativeSession(plaintext, session, watch, needPeerClose);
   }
 
   #socketMaker(config: EngineConfig, params: SessionParams): SocketMaker {
@@ -501,6 +496,22 @@ class NodeSession implements EngineSession {
     this.#socket?.destroy();
     this.#cipher?.destroy();
     this.#port?.destroy();
+  }
+}
+
+// What the native path hands the layer.
+class NativeSession implements NativeTls {
+  constructor(
+    readonly plaintext: tls.TLSSocket,
+    readonly session: NodeSession,
+    readonly watch: { peerClose(): NativePeerClose | undefined } | null,
+    readonly needPeerClose: boolean,
+  ) {}
+
+  // nativeEofDetectable() vouched for the watch; were it missing, a bare end is the safe answer.
+  peerClose(): 'close_notify' | 'transport' | 'unknown' {
+    if (this.watch) return this.watch.peerClose() ?? 'transport';
+    return this.needPeerClose ? 'transport' : 'unknown';
   }
 }
 
