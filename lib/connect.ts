@@ -2,6 +2,15 @@ import net from 'node:net';
 import { type Connection, wrap } from './connection.js';
 import { WirestackError } from './errors.js';
 import type { Filter } from './filter.js';
+import { type SecureConnectTarget, secureConnector } from './secure-layer.js';
+import { Stack, toStack } from './stack.js';
+import type { Duplex } from './stream.js';
+
+// The filter applied first (lowest), nested stacks looked into.
+function lowestFilter(stack: Stack): Filter | undefined {
+  const first = stack.filters[0];
+  return first instanceof Stack ? lowestFilter(first) : first;
+}
 
 /**
  * Where to connect or listen: a TCP host and port, or a Unix socket path.
@@ -33,9 +42,10 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(target: Target, filters?: Filter | readonly Filter[], options: ConnectOptions = {}): Promise<Connection> {
-  const socket = await openSocket(target, options);
+  const stack = toStack(filters);
+  const socket = await openSocket(target, options, secureConnector(lowestFilter(stack)));
   const remote = 'path' in target ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port };
-  return wrap(socket, filters, {
+  return wrap(socket, stack, {
     role: 'client',
     remote,
     ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
@@ -46,11 +56,15 @@ export async function connect(target: Target, filters?: Filter | readonly Filter
  * Opens the TCP or Unix socket of {@link connect} and resolves once it is
  * connected; rejects with `ERR_WIRESTACK_CONNECT` (the socket destroyed).
  */
-export async function openSocket(target: Target, options: Omit<ConnectOptions, 'highWaterMark'> = {}): Promise<net.Socket> {
+export async function openSocket(target: Target, options: Omit<ConnectOptions, 'highWaterMark'> = {},
+  secure?: (target: SecureConnectTarget) => Duplex | undefined): Promise<net.Socket> {
   const where = describeTarget(target);
-  const socket = 'path' in target
+  const noDelay = options.noDelay ?? true;
+  // A TLS client lowest in the stack may open the connection with TLS on it, in one socket.
+  const native = secure?.('path' in target ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port, noDelay }) as net.Socket | undefined;
+  const socket = native ?? ('path' in target
     ? net.connect({ path: target.path, allowHalfOpen: true })
-    : net.connect({ host: target.host ?? 'localhost', port: target.port, allowHalfOpen: true, noDelay: options.noDelay ?? true });
+    : net.connect({ host: target.host ?? 'localhost', port: target.port, allowHalfOpen: true, noDelay }));
   await new Promise<void>((resolve, reject) => {
     const fail = (cause: unknown, why: string): void => {
       cleanup();

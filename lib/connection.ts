@@ -478,7 +478,9 @@ function statsOf(stream: Duplex): LayerStats | undefined {
   return stats && typeof stats === 'object' && 'bytesIn' in stats ? (stats as LayerStats) : undefined;
 }
 
+// A socket's handle holds its fd; a TLS socket's handle wraps the one that does.
 function fileDescriptorOf(stream: Duplex): number | undefined {
-  const fd = (stream as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  const handle = (stream as { _handle?: { fd?: unknown; _parent?: { fd?: unknown } } | null })._handle;
+  const fd = handle?._parent?.fd ?? handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

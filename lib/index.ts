@@ -28,7 +28,7 @@ export { identity } from '../filters/identity.js';
 export { tls, TlsLayer } from '../filters/tls/index.js';
 export type {
   TlsClientOptions, TlsCommonOptions, TlsDefaults, TlsServerOptions, PeerCertificate, SecureInfo, TlsStatus,
-  EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
+  EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from '../filters/tls/index.js';
 export { throughput } from './stats.js';
 export type { Throughput } from './stats.js';

@@ -18,6 +18,22 @@ export const secureLayer: unique symbol = Symbol.for('wirestack.secureLayer');
  */
 export const secureFilter: unique symbol = Symbol.for('wirestack.secureFilter');
 
+/**
+ * What a TLS client filter offers `connect()` under this symbol: open the
+ * connection with TLS already on it, in one native socket (still
+ * connecting), or `undefined` to have a plain socket opened instead.
+ */
+export const connectSecurely: unique symbol = Symbol.for('wirestack.connectSecurely');
+
+/** Where {@link connectSecurely} connects. */
+export type SecureConnectTarget = { readonly host: string; readonly port: number; readonly noDelay: boolean } | { readonly path: string };
+
+/** The lowest filter of `filters`, if it can open its connection itself (see {@link connectSecurely}). */
+export function secureConnector(filter: object | undefined): ((target: SecureConnectTarget) => Duplex | undefined) | undefined {
+  const connector = (filter as Partial<Record<typeof connectSecurely, unknown>> | undefined)?.[connectSecurely];
+  return typeof connector === 'function' ? connector as (target: SecureConnectTarget) => Duplex | undefined : undefined;
+}
+
 /** Whether `filter` makes a TLS client layer (the value of its {@link secureFilter} mark). */
 export function isSecureClientFilter(filter: object): boolean {
   return (filter as Partial<Record<typeof secureFilter, unknown>>)[secureFilter] === 'client';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import nodeTls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -423,6 +424,43 @@ describe('tls over TCP: the native fast path', () => {
     expect(await s.receive()).toBe(null);
     expect(s.tls!.peerClose).toBe('close_notify');
     await close();
+  });
+
+  it('connect() with TLS lowest opens the connection and its TLS as one socket, as tls.connect() does', async () => {
+    const { c, s, close } = await tcpPair([tls.client({ ca: certs.ca.cert })], [tls.server(certs.server)]);
+    // No net.Socket of its own below OpenSSL: the raw stream is the TLS socket
+    // (where internals allow the close_notify watch it needs; else a plain socket and TLS on it).
+    expect(c.raw.stream instanceof nodeTls.TLSSocket).toBe(nodeInternals);
+    expect(c.raw.fd).toEqual(expect.any(Number));
+    expect(c.tls!.path).toBe(nodeInternals ? 'native' : 'stream');
+    const up = randomBytes(1 << 20);
+    const down = randomBytes(1 << 20);
+    const [, , gotUp, gotDown] = await Promise.all([c.send(up), s.send(down), s.receiveExactly(up.length), c.receiveExactly(down.length)]);
+    expect(createHash('sha256').update(gotUp).digest('hex')).toBe(createHash('sha256').update(up).digest('hex'));
+    expect(createHash('sha256').update(gotDown).digest('hex')).toBe(createHash('sha256').update(down).digest('hex'));
+    // Half-close both ways, each end told of a clean close_notify.
+    await c.close();
+    expect(await s.receive()).toBe(null);
+    expect(s.tls!.peerClose).toBe('close_notify');
+    await s.close();
+    expect(await c.receive()).toBe(null);
+    expect(c.tls!.peerClose).toBe('close_notify');
+    await close();
+
+    // Not when another layer is below TLS: that layer needs the plain socket.
+    const below = await tcpPair([fragmenting, tls.client({ ca: certs.ca.cert })], [tls.server(certs.server)]);
+    expect(below.c.raw.stream instanceof nodeTls.TLSSocket).toBe(false);
+    await roundTrip(below.c, below.s);
+    below.c.destroy();
+    await below.close();
+  });
+
+  it('connect() with TLS lowest to a port nobody listens on fails with ERR_WIRESTACK_CONNECT, nothing else', async () => {
+    const listener = await listen({ host: '127.0.0.1', port: 0 }, [], () => {});
+    const { port } = listener.address() as { port: number };
+    await listener.close();
+    const failure = await connect({ host: '127.0.0.1', port }, [tls.client({ ca: certs.ca.cert, servername: 'localhost' })]).catch((err: WirestackError) => err);
+    expect(failure).toMatchObject({ code: 'ERR_WIRESTACK_CONNECT', cause: expect.objectContaining({ code: 'ECONNREFUSED' }) });
   });
 });
 

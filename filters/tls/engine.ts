@@ -246,7 +246,22 @@ export interface TlsEngine {
    * and `session.destroy()` ends it all.
    */
   openOnSocket?(transport: Duplex, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined;
+  /**
+   * Optional: a client's connection and its TLS in one native socket, for a
+   * client layer lowest in a stack that `connect()` opens (the node engine:
+   * `tls.connect({ host, port })`, with no separate `net.Socket`). The
+   * returned `plaintext` is still connecting: it emits `'connect'` (or
+   * `'error'`) as a `net.Socket` does, and becomes the connection's raw
+   * stream. Returns `undefined` when the engine cannot (then `connect()`
+   * opens a plain socket and the layer goes on it as usual); with
+   * `needPeerClose` as for {@link TlsEngine.openOnSocket}. Host calls come
+   * only once the connection is made.
+   */
+  connectNative?(target: NativeTarget, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined;
 }
+
+/** Where {@link TlsEngine.connectNative} connects: a TCP host and port, or a Unix socket path. */
+export type NativeTarget = { readonly host: string; readonly port: number; readonly noDelay: boolean } | { readonly path: string };
 
 /** What {@link TlsEngine.openOnSocket} returns. */
 export interface NativeTls {

@@ -3,7 +3,7 @@
  * fixed when the filter is made; one filter value serves many connections.
  */
 import type { Filter } from '../../lib/filter.js';
-import { secureFilter } from '../../lib/secure-layer.js';
+import { type SecureConnectTarget, connectSecurely, secureFilter } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import { TlsLayer } from './layer.js';
 import { resolveOptions, type TlsClientOptions, type TlsServerOptions } from './options.js';
@@ -21,7 +21,13 @@ import { defaults } from './profile.js';
  */
 function client(options: TlsClientOptions = {}): Filter {
   const resolved = resolveOptions('client', options);
-  const filter: Filter & { [secureFilter]: 'client' } = { name: resolved.name, [secureFilter]: 'client', attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx) };
+  const filter: Filter & { [secureFilter]: 'client'; [connectSecurely]: (target: SecureConnectTarget) => Duplex | undefined } = {
+    name: resolved.name,
+    [secureFilter]: 'client',
+    // connect() with this filter lowest: the connection and its TLS in one socket.
+    [connectSecurely]: (target) => TlsLayer.connect(target, resolved),
+    attach: (lower: Duplex, ctx) => TlsLayer.attach(lower, resolved, ctx),
+  };
   return filter;
 }
 
@@ -52,5 +58,5 @@ export type { TlsClientOptions, TlsCommonOptions, TlsServerOptions } from './opt
 export type { PeerCertificate, SecureInfo, TlsStatus } from './info.js';
 export type { TlsDefaults } from './profile.js';
 export type {
-  EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
+  EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls, Pem, SessionParams, SniCallback, TlsEngine, TlsIdentity, TlsVersion,
 } from './engine.js';

@@ -11,7 +11,7 @@ import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import { secureLayer, type SecureLayerCapability, type TlsSocketFacts } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
-import type { EngineHost, EngineSession, HandshakeFacts, NativeTls } from './engine.js';
+import type { EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls } from './engine.js';
 import { authorizationReason } from './errors.js';
 import { SessionInfo, certificateMatchesHost, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
@@ -20,6 +20,15 @@ type Callback = (err?: Error | null) => void;
 
 // How long a failing layer waits for its last records (an alert) to leave.
 const FAIL_FLUSH_MS = 200;
+
+// Sockets a client filter's connect() opened with TLS on them, until the
+// filter's attach() makes the layer on them (or they are dropped, unused).
+const openedByConnect = new WeakMap<Duplex, {
+  readonly options: ResolvedTlsOptions;
+  readonly servername: string | undefined;
+  readonly host: LayerHost;
+  readonly native: NativeTls;
+}>();
 
 // The engine host a layer makes before it exists, and then tells who it is.
 type LayerHost = EngineHost & { layer: TlsLayer | undefined };
@@ -81,9 +90,32 @@ export class TlsLayer extends Layer {
    */
   static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
     const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
+    // A socket this filter's connect() opened with TLS already on it.
+    const opened = openedByConnect.get(lower);
+    if (opened?.options === options) {
+      openedByConnect.delete(lower);
+      return new TlsLayer(lower, options, ctx, opened.servername, opened.host, opened.native);
+    }
     const host = new TlsLayer.#Host();
     const native = options.engine.openOnSocket?.(lower, options.config, { servername }, host, !options.allowTruncation);
     return new TlsLayer(lower, options, ctx, servername, host, native);
+  }
+
+  /**
+   * For `connect()`, when this client filter is lowest in the stack: opens
+   * the connection and its TLS in one native socket, if the engine can,
+   * and returns that socket (still connecting) for `connect()` to wait on;
+   * the layer is then made on it by `attach()`. `undefined`: open a plain
+   * socket instead.
+   */
+  static connect(target: NativeTarget, options: ResolvedTlsOptions): Duplex | undefined {
+    if (options.config.role !== 'client' || !options.engine.connectNative) return undefined;
+    const servername = clientServername(options.servername, 'host' in target ? target.host : undefined);
+    const host = new TlsLayer.#Host();
+    const native = options.engine.connectNative(target, options.config, { servername }, host, !options.allowTruncation);
+    if (native === undefined) return undefined;
+    openedByConnect.set(native.plaintext, { options, servername, host, native });
+    return native.plaintext;
   }
 
   private constructor(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext, servername: string | undefined,
@@ -140,8 +172,9 @@ export class TlsLayer extends Layer {
 
   // The engine's side of the layer: one object per layer, its methods on the
   // prototype. `layer` is set by the constructor, before the engine session
-  // is opened; the native path opens its session earlier, but calls nothing
-  // before the layer exists.
+  // is opened on the stream path. The native paths open their session
+  // earlier, and call nothing before the layer exists, but for a failure of
+  // a connect() that never got that far: connect() reports it.
   static readonly #Host = class implements LayerHost {
     layer: TlsLayer | undefined;
 
@@ -162,7 +195,7 @@ export class TlsLayer extends Layer {
     }
 
     fail(error: WirestackError, lastRecords?: readonly Buffer[]): void {
-      this.layer!.#failAfterFlush(error, lastRecords ?? []);
+      if (this.layer) this.layer.#failAfterFlush(error, lastRecords ?? []);
     }
 
     session(session: Buffer): void {
@@ -172,7 +205,7 @@ export class TlsLayer extends Layer {
     }
 
     keylog(line: Buffer): void {
-      this.layer!.#options.keylog?.write(line);
+      if (this.layer) this.layer.#options.keylog?.write(line);
     }
   };
 

@@ -15,7 +15,6 @@
  * close_notify too. The check errs only towards reporting a truncation, and
  * only where libuv behaves as on Unix, so it is used on Unix only.
  */
-import type net from 'node:net';
 import type tls from 'node:tls';
 import { getSystemErrorMap } from 'node:util';
 import { nodeInternalsAllowed, probeTlsSocket } from './internals.js';
@@ -42,15 +41,25 @@ const UV_EALREADY = (() => {
 let tlsHandleWatchable: boolean | undefined;
 
 /**
- * Whether {@link watchNativeEof} can work on `transport` here: decided
- * before the session opens (the transport's handle, and a probe TLSSocket
- * for the TLS handle's shape), so that a Node without these internals
- * takes the stream path instead. False with `WIRESTACK_NODE_INTERNALS=0`.
+ * The TCP (or pipe) handle below a socket: its own (`tls: false`, a plain
+ * socket), or the one its TLS handle wraps (`tls: true`, a TLS socket that
+ * opened its connection itself). `undefined` when private APIs are off or
+ * not as expected; {@link watchNativeEof} watches what this returns.
  */
-export function nativeEofDetectable(transport: net.Socket): boolean {
+export function tcpHandleOf(socket: object, tls: boolean): unknown {
+  if (!nativeEofPossible()) return undefined;
+  const handle = (socket as { _handle?: { _parent?: unknown } | null })._handle;
+  const tcp = (tls ? handle?._parent : handle) as Partial<StreamHandle> | null | undefined;
+  return typeof tcp?.readStart === 'function' && typeof tcp.readStop === 'function' ? tcp : undefined;
+}
+
+/**
+ * Whether this Node lets {@link watchNativeEof} work at all (before there is
+ * a socket to ask: a client that opens its connection with TLS on it
+ * decides with this, so that no connection is opened only to be dropped).
+ */
+export function nativeEofPossible(): boolean {
   if (!nodeInternalsAllowed || process.platform === 'win32' || UV_EALREADY === undefined) return false;
-  const handle = (transport as unknown as { _handle: Partial<StreamHandle> | null })._handle;
-  if (typeof handle?.readStart !== 'function' || typeof handle.readStop !== 'function') return false;
   tlsHandleWatchable ??= probeTlsSocket((socket) => {
     const tlsHandle = (socket as unknown as { _handle: Partial<TlsHandle> | null })._handle;
     return typeof tlsHandle?.onread === 'function' && typeof tlsHandle.readStart === 'function' &&
@@ -110,13 +119,13 @@ function watchedOnread(this: Watched, ...args: unknown[]): unknown {
 }
 
 /**
- * Watches `socket` (a TLSSocket just made on `transport`'s handle) for the
+ * Watches `socket` (a TLSSocket just made on the TCP handle `tcpHandle`) for the
  * end of the peer's side; the result says how it ended, or `undefined`
  * before it has. Returns `null` when the handles are not as expected, which
- * {@link nativeEofDetectable} has ruled out before the session opened.
+ * {@link tcpHandleOf} has ruled out before the session opened.
  */
-export function watchNativeEof(socket: tls.TLSSocket, transport: net.Socket): { peerClose(): NativePeerClose | undefined } | null {
-  const tcp = (transport as unknown as { _handle: StreamHandle | null })._handle;
+export function watchNativeEof(socket: tls.TLSSocket, tcpHandle: unknown): { peerClose(): NativePeerClose | undefined } | null {
+  const tcp = tcpHandle as StreamHandle | null | undefined;
   const handle = (socket as unknown as { _handle: TlsHandle | null })._handle;
   if (!tcp || !handle || handle._parent !== tcp || typeof handle.onread !== 'function') return null;
   const watch = new NativeEofWatch(tcp, tcp.readStart, tcp.readStop, handle.readStart, handle.readStop, handle.onread);

@@ -22,11 +22,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import { Duplex } from '../../lib/stream.js';
-import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
+import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
 import { createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { authorizationFailure, toTlsError, verifyError } from './errors.js';
 import { probeTlsSocket } from './internals.js';
-import { type NativePeerClose, nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { type NativePeerClose, nativeEofPossible, tcpHandleOf, watchNativeEof } from './native-eof.js';
 import { certificateMatchesHost } from './info.js';
 import { defaults } from './profile.js';
 import { ServerPool, type HandshakeOutcome } from './server-pool.js';
@@ -38,7 +38,7 @@ type Callback = (err?: Error | null) => void;
  * servers), or `null` when a pooled server hands it over at the end of the
  * handshake, through the session's handshake outcome.
  */
-type SocketMaker = (transport: Duplex, session: NodeSession) => tls.TLSSocket | null;
+type SocketMaker = (transport: Duplex | null, session: NodeSession) => tls.TLSSocket | null;
 
 // Node's own handshake timer on pooled server sockets, set out of reach:
 // the filter times the handshake (its handshakeTimeout, 0 for none).
@@ -89,12 +89,12 @@ class NodeEngine implements TlsEngine {
     if (!(transport instanceof net.Socket) || transport.destroyed || !(transport.connecting || transport.readyState === 'open')) return undefined;
     if (config.role === 'server' && serverIsPooled(config)) return undefined;
     // Decided before the session opens: a watch that cannot work means the stream path, not a blind native one.
-    const detectable = nativeEofDetectable(transport);
-    if (needPeerClose && !detectable) return undefined;
+    const tcp = tcpHandleOf(transport, false);
+    if (needPeerClose && tcp === undefined) return undefined;
     const session = new NodeSession(this.#socketMaker(config, params), config, host, transport);
     const plaintext = session.plaintext;
     if (plaintext === null) return undefined;
-    const watch = detectable ? watchNativeEof(plaintext, transport) : null;
+    const watch = tcp === undefined ? null : watchNativeEof(plaintext, tcp);
     // The socket ended below the TLS layer (transport.end()) and now its
     // peer has ended too: both directions are over, so close, as the socket
     // would have by itself had OpenSSL not been reading it.
@@ -104,11 +104,33 @@ class NodeEngine implements TlsEngine {
     return new NativeSession(plaintext, session, watch, needPeerClose);
   }
 
-  #socketMaker(config: EngineConfig, params: SessionParams): SocketMaker {
+  // A client's connection and TLS in one socket, when the layer is lowest in
+  // a stack that connect() opens: no net.Socket of its own below OpenSSL.
+  connectNative(target: NativeTarget, config: EngineConfig, params: SessionParams, host: EngineHost, needPeerClose: boolean): NativeTls | undefined {
+    if (config.role !== 'client') return undefined;
+    // Decided before a connection is opened: without the close_notify watch, a plain socket and the usual path.
+    if (needPeerClose && !nativeEofPossible()) return undefined;
+    const open = this.#socketMaker(config, params, target);
+    const session = new NodeSession(open, config, host, 'direct');
+    const plaintext = session.plaintext;
+    if (plaintext === null) return undefined;
+    // The handle itself, once made: were it not as the probe said, the safe answer is the usual path.
+    const tcp = tcpHandleOf(plaintext, true);
+    if (needPeerClose && tcp === undefined) {
+      session.destroy();
+      return undefined;
+    }
+    if ('noDelay' in target && target.noDelay) plaintext.setNoDelay(true);
+    return new NativeSession(plaintext, session, tcp === undefined ? null : watchNativeEof(plaintext, tcp), needPeerClose);
+  }
+
+  #socketMaker(config: EngineConfig, params: SessionParams, target?: NativeTarget): SocketMaker {
     if (config.role === 'client') {
       const context = this.#contextFor(config);
       return (transport, session) => tls.connect({
-        socket: transport,
+        ...(transport ? { socket: transport } : target && 'path' in target ? { path: target.path } : { host: target!.host, port: target!.port }),
+        // Half-close is real (Node passes this on to the socket, though its types leave it out).
+        ...({ allowHalfOpen: true } as tls.ConnectionOptions),
         secureContext: context,
         ...(params.servername === undefined ? {} : { servername: params.servername }),
         ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
@@ -122,12 +144,13 @@ class NodeEngine implements TlsEngine {
     if (serverIsPooled(config)) {
       const pool = this.#poolFor(config);
       return (transport, session) => {
-        pool.accept(transport, session.handshakeOutcome());
+        pool.accept(transport!, session.handshakeOutcome());
         return null;
       };
     }
     const context = this.#contextFor(config);
-    return (transport) => new tls.TLSSocket(transport, {
+    // Servers always have a transport: only clients connect (connectNative).
+    return (transport) => new tls.TLSSocket(transport!, {
       isServer: true,
       secureContext: context,
       ...(config.alpn === undefined ? {} : { ALPNProtocols: [...config.alpn] }),
@@ -226,8 +249,8 @@ class NodeSession implements EngineSession {
   // OpenSSL writes to either goes to host.transmit().
   readonly #cipher: CipherSocket | null = null;
   readonly #port: Duplex | null = null;
-  // The native path's socket, and so the transport itself.
-  readonly #native: net.Socket | null;
+  // Whether this is the native path: OpenSSL reads the socket itself (no receive/deliver).
+  readonly #native: boolean;
   // The TLSSocket; null until a pooled server hands it over at the end of the handshake.
   #socket: tls.TLSSocket | null = null;
   // Set by destroy() or a failure: no more host calls.
@@ -248,10 +271,15 @@ class NodeSession implements EngineSession {
   #held: { chunks: Buffer[]; done: Callback } | null = null;
   #heldClose: Callback | null = null;
 
-  constructor(makeSocket: SocketMaker, config: EngineConfig, host: EngineHost, native: net.Socket | null) {
+  /**
+   * `native`: the socket OpenSSL is to drive itself, or `'direct'` when
+   * `makeSocket` opens the connection itself (`tls.connect({ host, port })`);
+   * `null` for the stream path, fed by receive().
+   */
+  constructor(makeSocket: SocketMaker, config: EngineConfig, host: EngineHost, native: net.Socket | 'direct' | null) {
     this.#host = host;
     this.#config = config;
-    this.#native = native;
+    this.#native = native !== null;
     if (native === null) {
       this.#cipher = createCipherSocket({
         transmit: (chunks, done) => this.#transmit(chunks, done),
@@ -275,9 +303,9 @@ class NodeSession implements EngineSession {
     }
     let socket: tls.TLSSocket | null;
     try {
-      socket = makeSocket(native ?? this.#cipher ?? this.#port!, this);
+      socket = makeSocket(native === 'direct' ? null : native ?? this.#cipher ?? this.#port!, this);
     } catch (err) {
-      // On a socket, the caller takes the stream path instead (plaintext is null).
+      // On a socket (or opening one), the caller takes the stream path instead (plaintext is null).
       if (native) return;
       // Not a throw out of open(): a coded failure, once open() has returned (engine rule 3).
       queueMicrotask(() => this.#fail(new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED',
@@ -416,7 +444,7 @@ class NodeSession implements EngineSession {
       if (this.#config.role === 'server') socket.on('_tlsError', onError);
       socket.once(this.#config.role === 'client' ? 'secureConnect' : 'secure', () => this.#onSecure());
     }
-    if (this.#native === null) {
+    if (!this.#native) {
       // OpenSSL's plaintext ends (Node calls push(null)) at a close_notify,
       // or at the transport's EOF once that is handed over. Were Node ever
       // to end it another way, the end would read as a truncation: safe.
@@ -508,7 +536,7 @@ class NativeSession implements NativeTls {
     readonly needPeerClose: boolean,
   ) {}
 
-  // nativeEofDetectable() vouched for the watch; were it missing, a bare end is the safe answer.
+  // tcpHandleOf() vouched for the watch; were it missing, a bare end is the safe answer.
   peerClose(): 'close_notify' | 'transport' | 'unknown' {
     if (this.watch) return this.watch.peerClose() ?? 'transport';
     return this.needPeerClose ? 'transport' : 'unknown';
