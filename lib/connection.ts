@@ -12,7 +12,13 @@ import type { Duplex } from './stream.js';
 
 /** The lowest byte stream of a connection. */
 export interface RawInfo {
-  /** The raw stream itself: a `net.Socket`, one end of a memory pair, or the user's Duplex. */
+  /**
+   * The raw stream itself: a `net.Socket`, one end of a memory pair, or the
+   * user's Duplex. When `connect()` opened the connection with a TLS client
+   * lowest in the stack, it is Node's TLS socket, which OpenSSL drives on the
+   * TCP socket's handle itself (there is no separate socket object); to act
+   * on the bytes below TLS, put a layer (a fault filter) below it.
+   */
   readonly stream: Duplex;
   /** The OS file descriptor, where there is one (TCP and Unix sockets); otherwise `undefined`. */
   readonly fd: number | undefined;

@@ -11,7 +11,7 @@ import { connect as tcpConnect, createServer, type Server, type Socket } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { connect, deflate, tls } from '../lib/index.js';
+import { connect, deflate, identity, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 import { assertBuilt, lines, sha256File, start, startListen, startOnFiles, type Running } from './cli.js';
 import { exited, freePort, pemFiles } from './openssl.js';
@@ -195,8 +195,9 @@ describe('a transfer cut short exits non-zero, with its code', () => {
   it('listen --tls, receiving: a client ends TCP under TLS (FIN, no close_notify) → 1, ERR_WIRESTACK_TLS_TRUNCATED', async () => {
     // A killed s_client may leave bytes unread, and its kernel then resets instead of a FIN;
     // our library's client can end the socket under its TLS layer, which is exactly a truncation.
+    // (A layer below TLS keeps a plain socket there: TLS lowest would be one TLS socket, ending with close_notify.)
     const listener = await startListen(['--once', '-q', ...STACKS.tls.listen]);
-    const client = await connect({ host: 'localhost', port: listener.port }, [tls.client({ ca: certs.ca.cert })]);
+    const client = await connect({ host: 'localhost', port: listener.port }, [identity(), tls.client({ ca: certs.ca.cert })]);
     try {
       await client.send('first part\n');
       await tally(listener.child.stdout).reached('first part\n'.length);

@@ -13,6 +13,16 @@ describe('received alerts', () => {
     const err = toTlsError(Object.assign(new Error('ssl/tls alert handshake failure'), { code: 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' }), true);
     expect([err.code, err.alert]).toEqual(['ERR_WIRESTACK_TLS_ALERT', 'handshake_failure']);
   });
+
+  it('are named from the message when the alert arrived during a write (Node gives only EPROTO then)', () => {
+    // As Node 20 reports it to a server that wrote while the client refused its certificate.
+    const written = Object.assign(new Error('write EPROTO 00F8AF1C797F0000:error:0A000418:SSL routines:ssl3_read_bytes:'
+      + 'tlsv1 alert unknown ca:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1586:SSL alert number 48\n'), { code: 'EPROTO' });
+    const err = toTlsError(written, true);
+    expect([err.code, err.alert]).toEqual(['ERR_WIRESTACK_TLS_ALERT', 'unknown_ca']);
+    expect(alertNameOf('EPROTO', 'write EPROTO …:ssl/tls alert handshake failure:…')).toBe('handshake_failure');
+    expect(alertNameOf('EPROTO', 'write EPROTO: wrong version number')).toBe(undefined);
+  });
 });
 
 describe('the public verdict (authorizationError)', () => {

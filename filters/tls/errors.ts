@@ -127,10 +127,22 @@ const NAMED_ALERTS: Readonly<Record<string, string>> = {
   ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'unrecognized_name',
 };
 
-/** The name of the alert an OpenSSL/Node error code says was received (`'unknown_ca'`), if any. */
-export function alertNameOf(code: string): string | undefined {
+// The same reason in a message: an alert that arrived while Node was
+// writing reaches the application as `write EPROTO …:tlsv1 alert unknown ca:…`.
+const ALERT_REASON = /(?:sslv3|ssl\/tls|tlsv1|tlsv13) alert ([a-z ]+?)(?::|$)/i;
+
+/**
+ * The name of the alert an OpenSSL/Node error says was received
+ * (`'unknown_ca'`), by its code, or by the reason in its message when Node
+ * gave only `EPROTO`; `undefined` if none.
+ */
+export function alertNameOf(code: string, message = ''): string | undefined {
   const match = ALERT_CODE.exec(code);
   if (match) return match[1]!.toLowerCase();
+  if (code === 'EPROTO') {
+    const reason = ALERT_REASON.exec(message);
+    if (reason) return reason[1]!.trim().toLowerCase().replace(/ /g, '_');
+  }
   return NAMED_ALERTS[code];
 }
 
@@ -153,7 +165,7 @@ export function toTlsError(err: unknown, handshaking: boolean): WirestackError {
   if (isWirestackError(err)) return err as WirestackError;
   const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : '';
   const message = err instanceof Error ? err.message : String(err);
-  const alert = alertNameOf(code);
+  const alert = alertNameOf(code, message);
   if (alert !== undefined) return alertError(alert, err);
   if (isTransportCode(code)) {
     return new WirestackError('ERR_WIRESTACK_TRANSPORT', `tls: the transport failed: ${message}`, { layer: 'tls', cause: err });
