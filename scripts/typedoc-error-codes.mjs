@@ -6,7 +6,7 @@ import { Comment, Converter, ReflectionKind } from 'typedoc';
 /** @param {import('typedoc').Application} app */
 export function load(app) {
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
-    const codes = context.project.getChildByName(['index', 'ERROR_CODES']);
+    const codes = context.project.getChildByName(['wirestack', 'ERROR_CODES']);
     const members = codes?.type?.type === 'reflection' ? codes.type.declaration.children ?? [] : [];
     for (const member of members) {
       if (member.kindOf(ReflectionKind.Property) && !member.comment && member.type?.type === 'literal') {

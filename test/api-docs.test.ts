@@ -37,7 +37,7 @@ describe('API reference (TypeDoc)', () => {
     expect(project, 'the reference was not built').toBeDefined();
     const documented = (module: string): string[] =>
       (project.children?.find((child) => child.name === module)?.children ?? []).map((child) => child.name);
-    expect(documented('index')).toEqual(expect.arrayContaining(Object.keys(main)));
-    expect(documented('testing')).toEqual(expect.arrayContaining(Object.keys(testing)));
+    expect(documented('wirestack')).toEqual(expect.arrayContaining(Object.keys(main)));
+    expect(documented('wirestack/testing')).toEqual(expect.arrayContaining(Object.keys(testing)));
   });
 });
