@@ -11,9 +11,13 @@ export interface MeterOptions {
 
 /** What a meter has seen: counts each way and the average throughput. */
 export interface MeterReading extends Throughput {
+  /** Bytes read from below. */
   readonly bytesIn: number;
+  /** Bytes written below. */
   readonly bytesOut: number;
+  /** Chunks read from below. */
   readonly chunksIn: number;
+  /** Chunks (or writev batches) written below. */
   readonly chunksOut: number;
 }
 

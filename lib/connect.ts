@@ -17,7 +17,17 @@ function lowestFilter(stack: Stack): Filter | undefined {
  * Without `host`, `connect` goes to `localhost` and `listen` binds every
  * interface.
  */
-export type Target = { host?: string; port: number } | { path: string };
+export type Target =
+  | {
+    /** Host name or address (default `localhost` for {@link connect}; every interface for {@link listen}). */
+    host?: string;
+    /** TCP port; `0` asks {@link listen} for a free one. */
+    port: number;
+  }
+  | {
+    /** Unix domain socket path. */
+    path: string;
+  };
 
 /** Options for {@link connect}. */
 export interface ConnectOptions {

@@ -355,11 +355,13 @@ export class Connection extends SocketSurface {
     });
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     if (chunk === WRITE_QUEUE_MARK) this.#runMarkedStep(callback);
     else super._write(chunk, encoding, callback);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _writev(entries: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
     const at = entries.findIndex((entry) => entry.chunk === WRITE_QUEUE_MARK);
     if (at < 0) {

@@ -49,6 +49,7 @@ export class MemoryEnd extends Duplex {
     b.#peer = a;
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     if (this.#peerGone || this.#peer.destroyed) {
       callback(Object.assign(new Error('write to a closed memory connection'), { code: 'EPIPE' }));
@@ -57,20 +58,23 @@ export class MemoryEnd extends Duplex {
     this.#peer.#receive(chunk, callback);
   }
 
-  // A batch crosses as one chunk, as a socket's writev does.
+  /** Node's stream hook: a batch crosses as one chunk, as a socket's writev does. @hidden */
   override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
     this._write(Buffer.concat(entries.map((entry) => entry.chunk)), 'binary', callback);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _final(callback: Callback): void {
     if (!this.#peer.destroyed) this.#peer.push(null);
     callback();
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _read(): void {
     this.#flushIncoming(true);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _destroy(err: Error | null, callback: Callback): void {
     const peer = this.#peer;
     // The peer's write that our reader had not taken yet fails, as on a socket.

@@ -52,7 +52,9 @@ export interface ErrorDetails {
 
 /** The one error class wirestack raises; `code` tells failures apart. */
 export class WirestackError extends Error {
+  /** Always `'WirestackError'`, whatever the code. */
   override name = 'WirestackError';
+  /** What failed, stable across versions: see {@link ERROR_CODES}. */
   readonly code: ErrorCode;
   /** The layer where the failure began, if known. */
   layer: string | undefined;

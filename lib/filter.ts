@@ -17,7 +17,9 @@ export interface RemoteInfo {
 
 /** What a filter learns about the connection it is applied to. */
 export interface LayerContext {
+  /** The connection's end, fixed when it was made: a TLS filter acts as this role's side. */
   readonly role: Role;
+  /** Where the raw connection goes (empty for a stream that is not a socket). */
   readonly remote: RemoteInfo;
   /** Records a layer so that `conn.layers` can list it. The stack calls this; filters rarely need to. */
   record(name: string, layer: Duplex | Layer): void;

@@ -5,6 +5,7 @@ import type { Duplex } from './stream.js';
 
 /** What {@link fromTransforms} needs: a name and a Transform factory per direction. */
 export interface TransformsSpec {
+  /** The layer's name, shown in `conn.layers` and on its errors. */
   readonly name: string;
   /** Makes the stream that writes pass through on their way down (one per connection). */
   outbound(): Duplex;

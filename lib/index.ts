@@ -1,6 +1,7 @@
 /**
  * wirestack: a network connection is a stack of filters over a raw byte
  * stream. This module is the public API; everything else is internal.
+ * @module wirestack
  */
 export { ERROR_CODES, WirestackError, isWirestackError } from './errors.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';

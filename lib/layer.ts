@@ -14,6 +14,10 @@ export interface LayerOptions {
   removable?: boolean;
 }
 
+/**
+ * Called once a write or an end has been taken, with the error if it failed.
+ * @inline
+ */
 type Callback = (err?: Error | null) => void;
 
 // Marks every Layer, so that a layer made by another copy of wirestack (its
@@ -69,6 +73,7 @@ interface Waiting {
  * ```
  */
 export class Layer extends EventEmitter {
+  /** The name given in its options, shown in `conn.layers` and on its errors. */
   readonly name: string;
   /** Bytes and chunks through this layer's lower side; `conn.layers` and `meter()` read it. */
   readonly stats = new LayerStats();

@@ -6,7 +6,19 @@ import type { Filter } from './filter.js';
 import { type Target, describeTarget } from './connect.js';
 
 /** What {@link Listener.address} returns. */
-export type ListenerAddress = { host: string; port: number; family: string } | { path: string };
+export type ListenerAddress =
+  | {
+    /** The address bound (`127.0.0.1`, `::`). */
+    host: string;
+    /** The port bound: the one asked for, or the free one port `0` found. */
+    port: number;
+    /** `'IPv4'` or `'IPv6'`. */
+    family: string;
+  }
+  | {
+    /** The Unix domain socket's path. */
+    path: string;
+  };
 
 /** Options for {@link Listener.close}. */
 export interface CloseOptions {

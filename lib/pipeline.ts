@@ -547,10 +547,12 @@ export class PipelineEnd extends Duplex {
     this.push(null);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _read(): void {
     this.#below?._upperReady();
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     // Empty writes are accepted and given no meaning; no layer sees them.
     if (chunk.length === 0) return callback();
@@ -559,6 +561,7 @@ export class PipelineEnd extends Duplex {
     this.#below!._takeFromAbove([chunk], this.#written ??= (err) => this.#taken(err));
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _writev(entries: Array<{ chunk: Buffer }>, callback: Callback): void {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -584,10 +587,12 @@ export class PipelineEnd extends Duplex {
   }
 
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _final(callback: Callback): void {
     this.#below!._endFromAbove(callback);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const error = err ? toWirestackError(err, 'connection') : null;
     this.ended(error);

@@ -82,7 +82,7 @@ export abstract class SocketSurface extends PipelineEnd {
     return this.#call('unref');
   }
 
-  /** Undoes {@link SocketSurface.unref}. */
+  /** Undoes {@link Connection.unref}. */
   ref(): this {
     return this.#call('ref');
   }
@@ -117,7 +117,7 @@ export abstract class SocketSurface extends PipelineEnd {
     return this;
   }
 
-  /** The idle timeout last given to {@link SocketSurface.setTimeout}, in milliseconds. */
+  /** The idle timeout last given to {@link Connection.setTimeout}, in milliseconds. */
   get timeout(): number | undefined {
     return this.#timeoutMs;
   }

@@ -10,6 +10,7 @@ import type { Duplex } from './stream.js';
  */
 export class Stack implements Filter {
   readonly name: string;
+  /** The filters, lowest first, as given. */
   readonly filters: readonly Filter[];
 
   constructor(filters: readonly Filter[], name = 'stack') {

@@ -153,7 +153,7 @@ describe('a transfer cut short exits non-zero, with its code', () => {
 
   it('listen, sending and receiving: the client resets mid-transfer → 1, ERR_WIRESTACK_TRANSPORT', async () => {
     // Sending, so that the reset is seen: over plain TCP, Node (libuv) may report a reset that
-    // comes while it only reads as a clean end (see the README); TLS and deflate catch that case.
+    // comes while it only reads as a clean end (see docs/command.md); TLS and deflate catch that case.
     const listener = await startListen(['--once', '-q'], { stdin: path('down.bin'), stdout: '/dev/null' });
     const socket = tcpConnect({ port: listener.port, host: '127.0.0.1' });
     socket.on('error', () => {});

@@ -148,7 +148,7 @@ describe('each fault, by its effect', () => {
     p.on('connectionError', (err: { code: string }) => errors.push(err.code));
     // The clients are still sending when the reset comes: a client that only
     // receives may see it as an end on Linux, where libuv reports a reset
-    // after the peer's FIN flag as EOF (README, "Testing against a misbehaving network").
+    // after the peer's FIN flag as EOF (docs/proxy.md, "From a test").
     const socket = await client(port);
     const failed = receiveAll(socket).then(() => null, (err: Error & { code: string; received: Buffer }) => err);
     socket.write(randomBytes(20_000));

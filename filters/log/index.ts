@@ -13,10 +13,15 @@ export type LogLevel = 'off' | 'events' | 'chunks';
 
 /** The part of a Writable the logger uses, so any stream implementation will do. */
 export interface LogWritable {
+  /** Takes one chunk of lines; `false` asks the logger to wait for `'drain'`. */
   write(chunk: string): boolean;
+  /** The logger waits for `'drain'` this way. */
   once(event: 'drain', listener: () => void): unknown;
+  /** Drops a `'drain'` listener the logger no longer needs. */
   off(event: 'drain', listener: () => void): unknown;
+  /** Whether a write is waiting for `'drain'`. */
   readonly writableNeedDrain: boolean;
+  /** A destroyed sink gets no more lines. */
   readonly destroyed: boolean;
 }
 

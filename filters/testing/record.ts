@@ -17,6 +17,7 @@ export interface TranscriptEntry {
 export interface Transcript {
   /** The role of the connection that was recorded. */
   readonly role: Role;
+  /** Every chunk each way, in the order it crossed. */
   readonly entries: TranscriptEntry[];
 }
 

@@ -77,6 +77,7 @@ export class ReplayStream extends Duplex {
     return Buffer.concat(this.#written, this.#writtenBytes);
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     const at = this.#writtenBytes;
     this.#written.push(chunk);
@@ -95,6 +96,7 @@ export class ReplayStream extends Duplex {
     this.#handOut();
   }
 
+  /** Node's stream hook, called by the stream machinery. @hidden */
   override _read(): void {
     this.#handOut();
   }

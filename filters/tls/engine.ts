@@ -80,12 +80,15 @@ export type SniCallback = (servername: string) => TlsIdentity | undefined | Prom
  * it derives from it (keyed on the object, e.g. in a WeakMap).
  */
 export interface EngineConfig extends TlsIdentity {
+  /** The side of the handshake the session takes. */
   readonly role: 'client' | 'server';
   /** Trusted CAs for the peer's chain. Absent: the engine's default roots (Mozilla's for node). */
   readonly ca: Pem | readonly Pem[] | undefined;
   /** ALPN protocols, most preferred first. Absent: no ALPN. */
   readonly alpn: readonly string[] | undefined;
+  /** The lowest protocol version accepted. */
   readonly minVersion: TlsVersion;
+  /** The highest protocol version offered. Absent: the engine's highest. */
   readonly maxVersion: TlsVersion | undefined;
   /** OpenSSL cipher list. Absent: the engine's default (the node engine's is `profile.ts`). */
   readonly ciphers: string | undefined;

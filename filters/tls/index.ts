@@ -50,8 +50,15 @@ function server(options: TlsServerOptions): Filter {
  * The TLS filter's factories, and the defaults they use (Mozilla's
  * "intermediate" profile: TLS 1.2 and 1.3, ECDHE with AEAD ciphers only,
  * no renegotiation, the server's cipher order).
+ * @namespace
  */
-export const tls = { client, server, defaults } as const;
+export const tls = {
+  /** @function */
+  client,
+  /** @function */
+  server,
+  defaults,
+} as const;
 
 export { TlsLayer } from './layer.js';
 export type { TlsClientOptions, TlsCommonOptions, TlsServerOptions } from './options.js';

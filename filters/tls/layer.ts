@@ -16,6 +16,10 @@ import { authorizationReason } from './errors.js';
 import { SessionInfo, certificateMatchesHost, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
+/**
+ * Called once a write or an end has been taken, with the error if it failed.
+ * @inline
+ */
 type Callback = (err?: Error | null) => void;
 
 // How long a failing layer waits for its last records (an alert) to leave.
@@ -87,6 +91,7 @@ export class TlsLayer extends Layer {
    * Makes the layer over `lower`: natively on a socket when the engine can
    * (and, unless truncation is allowed, can also tell a close_notify from a
    * bare end there), otherwise byte by byte through an engine session.
+   * @internal Use {@link tls.client} or {@link tls.server}.
    */
   static attach(lower: Duplex, options: ResolvedTlsOptions, ctx: LayerContext): TlsLayer {
     const servername = options.config.role === 'client' ? clientServername(options.servername, ctx.remote.host) : undefined;
@@ -143,7 +148,7 @@ export class TlsLayer extends Layer {
     }
   }
 
-  /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). */
+  /** The capability the connection uses to find this layer (`conn.secured`, `conn.tls`). @internal */
   get [secureLayer](): SecureLayerCapability {
     return this.#capability;
   }

@@ -4,7 +4,9 @@ import forge from 'node-forge';
 
 /** A certificate and its private key, PEM. */
 export interface CertificateAndKey {
+  /** The certificate, PEM. */
   readonly cert: string;
+  /** Its private key, PEM (unencrypted). */
   readonly key: string;
 }
 

@@ -9,7 +9,9 @@ import { Random } from './random.js';
 
 /** The two stacks under test: what the client end and the server end apply. */
 export interface FilterPair {
+  /** The filter, or filters lowest first, the client end applies. */
   client: Filter | readonly Filter[];
+  /** The filter, or filters lowest first, the server end applies. */
   server: Filter | readonly Filter[];
 }
 
@@ -46,12 +48,18 @@ export interface FilterCheck {
   readonly name: string;
   /** What the check proves, in one sentence. */
   readonly property: string;
+  /** Runs the check; rejects with a {@link ConformanceError} when the property does not hold. */
   run(): Promise<void>;
 }
 
 /** Thrown when a property does not hold; names the property and the seed. */
 export class ConformanceError extends Error {
+  /** Always `'ConformanceError'`. */
   override name = 'ConformanceError';
+  /**
+   * @param check - the name of the check that failed ({@link FilterCheck.name})
+   * @param seed - the seed that reproduces the failure
+   */
   constructor(readonly check: string, readonly seed: number, detail: string, options?: { cause?: unknown }) {
     super(`checkFilter: "${check}" failed (seed ${seed}): ${detail}`, options);
   }

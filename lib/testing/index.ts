@@ -2,6 +2,7 @@
  * wirestack/testing: the kit for testing filters and protocols — in-memory
  * pairs, the filter conformance suite, certificates, fault filters, and a
  * proxy that puts faults between a real client and a real server.
+ * @module wirestack/testing
  */
 export { MemoryEnd, duplexPair } from '../duplex-pair.js';
 export type { DuplexPairOptions } from '../duplex-pair.js';

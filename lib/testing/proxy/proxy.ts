@@ -20,7 +20,12 @@ import { makeToxic, toxicError, updateToxic, type Stream, type Toxic, type Toxic
 /** The faults {@link Proxy.set} takes, in the words of `wirestack proxy`'s flags. */
 export interface Faults {
   /** Latency in ms, or with jitter (± up to `jitter` ms; order is kept): Toxiproxy's `latency`. */
-  delay?: number | { ms: number; jitter?: number };
+  delay?: number | {
+    /** Latency in ms. */
+    ms: number;
+    /** Up to this many ms more or less (default 0). */
+    jitter?: number;
+  };
   /** At most this many bytes per second: Toxiproxy's `bandwidth`. */
   throttle?: number;
   /** Cut into pieces of this size, or these sizes in turn, each its own write. */
@@ -67,7 +72,12 @@ export interface ProxiedConnection {
   /** The target's side (the upstream stack), once connected. */
   readonly upstream: Connection | undefined;
   /** Bytes relayed each way so far (after the faults). */
-  readonly bytes: { readonly upstream: number; readonly downstream: number };
+  readonly bytes: {
+    /** Client → target. */
+    readonly upstream: number;
+    /** Target → client. */
+    readonly downstream: number;
+  };
   /** Resolves when both sides have closed, however they ended. */
   readonly closed: Promise<void>;
   /** The fault that closed or reset it on purpose (`limit_data_downstream: 100 bytes passed`), if one did. */

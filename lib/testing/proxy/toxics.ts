@@ -45,11 +45,15 @@ export type ToxicType = keyof typeof TOXIC_TYPES;
 
 /** One toxic, as the proxy keeps it and the control API shows it. */
 export interface Toxic {
+  /** Unique per proxy; `TYPE_STREAM` unless given (`latency_downstream`). */
   readonly name: string;
+  /** What it does: one of {@link TOXIC_TYPES}. */
   readonly type: ToxicType;
+  /** The direction it acts on. */
   readonly stream: Stream;
   /** The chance (0–1) that the toxic applies to a connection, drawn per connection when it starts to act there. */
   readonly toxicity: number;
+  /** Every attribute of its type, those not given at their defaults. */
   readonly attributes: Readonly<Record<string, AttributeValue>>;
 }
 
@@ -57,11 +61,13 @@ export interface Toxic {
 export interface ToxicSpec {
   /** Default: `TYPE_STREAM`, as Toxiproxy names it. */
   name?: string;
+  /** One of {@link TOXIC_TYPES}; another string is refused, with the list. */
   type: ToxicType | string;
   /** Default `downstream`, as in Toxiproxy. */
   stream?: Stream | string;
   /** Default 1. */
   toxicity?: number;
+  /** Attributes of the type (the others keep their defaults); an unknown one or a wrong kind is refused. */
   attributes?: Record<string, unknown>;
 }
 
