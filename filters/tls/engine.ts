@@ -264,7 +264,17 @@ export interface TlsEngine {
 }
 
 /** Where {@link TlsEngine.connectNative} connects: a TCP host and port, or a Unix socket path. */
-export type NativeTarget = { readonly host: string; readonly port: number; readonly noDelay: boolean } | { readonly path: string };
+export type NativeTarget = {
+  /** Host name or address. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+  /** Whether to disable Nagle's algorithm on the socket. */
+  readonly noDelay: boolean;
+} | {
+  /** Unix domain socket path. */
+  readonly path: string;
+};
 
 /** What {@link TlsEngine.openOnSocket} returns. */
 export interface NativeTls {

@@ -107,6 +107,7 @@ export class TlsLayer extends Layer {
   }
 
   /**
+   * @internal
    * For `connect()`, when this client filter is lowest in the stack: opens
    * the connection and its TLS in one native socket, if the engine can,
    * and returns that socket (still connecting) for `connect()` to wait on;
