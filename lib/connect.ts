@@ -2,13 +2,10 @@ import net from 'node:net';
 import { type Connection, wrap } from './connection.js';
 import { WirestackError } from './errors.js';
 import type { Filter } from './filter.js';
+import { describeTarget, type Target } from './target.js';
 
-/**
- * Where to connect or listen: a TCP host and port, or a Unix socket path.
- * Without `host`, `connect` goes to `localhost` and `listen` binds every
- * interface.
- */
-export type Target = { host?: string; port: number } | { path: string };
+export type { Target } from './target.js';
+export { describeTarget } from './target.js';
 
 /** Options for {@link connect}. */
 export interface ConnectOptions {
@@ -76,11 +73,4 @@ export async function openSocket(target: Target, options: Omit<ConnectOptions, '
     socket.once('connect', onConnect);
   });
   return socket;
-}
-
-/** `host:port` or the socket path, for messages. */
-export function describeTarget(target: Target): string {
-  if ('path' in target) return target.path;
-  const host = target.host ?? 'localhost';
-  return host.includes(':') ? `[${host}]:${target.port}` : `${host}:${target.port}`;
 }

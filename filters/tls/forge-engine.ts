@@ -17,8 +17,10 @@
  */
 import forge from 'node-forge';
 import { WirestackError } from '../../lib/errors.js';
+import { unrefTimer } from '../../lib/runtime.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, SessionParams, TlsEngine, TlsVersion } from './engine.js';
 import { alertError } from './errors.js';
+import { useSecureRandom } from './forge-random.js';
 import { parseCertificates, splitPem, verifyChain } from './verify.js';
 
 type Callback = (err?: Error | null) => void;
@@ -76,6 +78,7 @@ class ForgeEngine implements TlsEngine {
   readonly #prepared = new WeakMap<EngineConfig, Prepared>();
 
   check(config: EngineConfig): void {
+    useSecureRandom();
     this.#prepare(config);
   }
 
@@ -472,8 +475,7 @@ class ForgeSession implements EngineSession {
       this.#dead = true;
       this.#host.fail(error);
     };
-    const timer = setTimeout(report, FAIL_FLUSH_MS);
-    timer.unref();
+    const timer = unrefTimer(setTimeout(report, FAIL_FLUSH_MS));
     this.#whenFlushed(report);
   }
 }

@@ -2,8 +2,6 @@
  * What the application learns about a TLS session once the handshake is
  * done (`await conn.secured`, the `'secure'` event, `conn.tls`).
  */
-import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 
 /** The peer's leaf certificate, described. */
 export interface PeerCertificate {
@@ -64,32 +62,6 @@ export interface TlsStatus {
   readonly path: 'native' | 'stream';
 }
 
-/**
- * Describes a DER certificate (or one already parsed). Engines and tests
- * share it, so both engines report alike.
- */
-export function describeCertificate(der: Buffer | X509Certificate): PeerCertificate {
-  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
-  return {
-    subject: x509.subject,
-    issuer: x509.issuer,
-    subjectAltNames: x509.subjectAltName ? x509.subjectAltName.split(', ') : [],
-    validFrom: new Date(x509.validFrom),
-    validTo: new Date(x509.validTo),
-    fingerprint256: x509.fingerprint256,
-    raw: Buffer.from(x509.raw),
-  };
-}
-
-/**
- * Whether `der` is valid for `host` (a DNS name or an IP address), by the
- * rules of RFC 6125 as OpenSSL applies them: subject alternative names
- * first, the subject's CN only when there are no DNS names.
- */
-export function certificateMatchesHost(der: Buffer | X509Certificate, host: string): boolean {
-  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) !== 0) return x509.checkIP(bare) !== undefined;
-  return x509.checkHost(bare) !== undefined;
-}
-
+// Parsing and checking certificates is Node's X509Certificate here and
+// JavaScript (node-forge) in the browser build: x509.ts and its twin.
+export { certificateMatchesHost, describeCertificate, parseCertificate } from './x509.js';

@@ -4,14 +4,14 @@
  * handshake timer, certificate and host name verification, telling a
  * close_notify from a truncation, and one coded error for every failure.
  */
-import { X509Certificate } from 'node:crypto';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
+import { afterPendingEvents, unrefTimer } from '../../lib/runtime.js';
 import { secureLayer, type SecureLayerCapability } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import type { EngineHost, EngineSession, HandshakeFacts, NativeTls } from './engine.js';
-import { certificateMatchesHost, describeCertificate, type SecureInfo, type TlsStatus } from './info.js';
+import { certificateMatchesHost, describeCertificate, parseCertificate, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
 type Callback = (err?: Error | null) => void;
@@ -100,7 +100,7 @@ export class TlsLayer extends Layer {
     if (options.handshakeTimeout > 0) {
       this.#timer = setTimeout(() => this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT',
         `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
-      this.#timer.unref();
+      unrefTimer(this.#timer);
     }
     this.#session = native?.session ?? options.engine.open(options.config, { servername }, relay);
     const early = this.#early!;
@@ -148,7 +148,7 @@ export class TlsLayer extends Layer {
   #onSecure(facts: HandshakeFacts): void {
     const { config } = this.#options;
     // Parsed once for the host check and the description.
-    const peer = facts.peerCertificate ? new X509Certificate(facts.peerCertificate) : null;
+    const peer = facts.peerCertificate ? parseCertificate(facts.peerCertificate) : null;
     let error = facts.chainError;
     if (!error && config.role === 'client' && peer && !facts.resumed) {
       // Safe by default: a name we cannot check is not a name that matched.
@@ -192,8 +192,7 @@ export class TlsLayer extends Layer {
       clearTimeout(timer);
       this.destroy(error);
     };
-    const timer = setTimeout(fail, FAIL_FLUSH_MS);
-    timer.unref();
+    const timer = unrefTimer(setTimeout(fail, FAIL_FLUSH_MS));
     this.endLower(fail);
   }
 
@@ -217,7 +216,7 @@ export class TlsLayer extends Layer {
     // event loop, so an application that reacts to the data just before the
     // close_notify (a "stop TLS" reply) can still call pop().
     if (how === 'close_notify' && this.#session.unwrap) {
-      if (!this.#unwrapping) setImmediate(() => { if (!this.#unwrapping && !this.destroyed) this.pushUp(null); });
+      if (!this.#unwrapping) afterPendingEvents(() => { if (!this.#unwrapping && !this.destroyed) this.pushUp(null); });
       return;
     }
     this.pushUp(null);

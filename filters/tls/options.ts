@@ -3,13 +3,12 @@
  * mistake is one `ERR_WIRESTACK_INVALID_ARGUMENT` when the filter is made,
  * not a surprise during a handshake.
  */
-import { createWriteStream, openSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
+import { isIP } from '../../lib/ip.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
 import { forgeEngine } from './forge-engine.js';
+import { keylogFile } from './keylog-file.js';
 import { nodeEngine } from './node-engine.js';
 
 /** Options both roles take. */
@@ -190,30 +189,6 @@ function resolveEngine(engine: TlsCommonOptions['engine']): TlsEngine {
     throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: no engine named "${engine}" is available`, { layer: 'tls' });
   }
   return invalid('engine must be "node", "forge" or an engine object');
-}
-
-// Key log files are opened once per path and process and appended to, so a
-// capture of many connections decrypts with one file and filters made in a
-// loop do not each hold a descriptor.
-const keylogFiles = new Map<string, Writable>();
-
-function keylogFile(path: string): Writable {
-  const absolute = resolvePath(path);
-  let file = keylogFiles.get(absolute);
-  if (!file) {
-    let fd: number;
-    try {
-      // Opened now, so a path that cannot be written fails when the filter is made.
-      fd = openSync(absolute, 'a');
-    } catch (err) {
-      return invalid(`keylog file ${path} cannot be opened: ${(err as Error).message}`);
-    }
-    file = createWriteStream(absolute, { fd, flags: 'a' });
-    // A disk that fails later must not crash the process; the key log is a debugging aid.
-    file.on('error', (err) => process.emitWarning(`wirestack: writing the TLS key log ${path} failed: ${err.message}`));
-    keylogFiles.set(absolute, file);
-  }
-  return file;
 }
 
 function resolveKeylog(keylog: TlsCommonOptions['keylog']): Writable | undefined {
