@@ -24,6 +24,7 @@ const MODE_FLAGS: readonly FlagSpec[] = [
 ];
 
 const OWN_FLAGS: readonly FlagSpec[] = [
+  { name: 'websocket', value: 'none', help: 'accept WebSockets (binary messages) instead of TCP: what webSocket() in a browser connects to' },
   { name: 'quiet', short: 'q', value: 'none', help: 'print nothing on stderr but the address, failures (and --log output)' },
   { name: 'help', short: 'h', value: 'none', help: 'show this help' },
 ];
@@ -61,7 +62,8 @@ ${formatFlags(OWN_FLAGS, LISTEN_FLAGS)}
 
 Examples:
   wirestack listen 127.0.0.1:8443 --tls --self-signed --echo
-  wirestack listen 8443 --tls --cert cert.pem --key key.pem --log --exec 'tr a-z A-Z'`;
+  wirestack listen 8443 --tls --cert cert.pem --key key.pem --log --exec 'tr a-z A-Z'
+  wirestack listen 127.0.0.1:8080 --websocket --deflate --echo`;
 
 type Mode = 'stdio' | 'echo' | 'exec';
 
@@ -116,7 +118,8 @@ export async function runListen(argv: readonly string[]): Promise<number> {
     }
   };
 
-  listener = await listen(host === undefined ? { port } : { host, port }, filters, serve);
+  const webSocket = has(args, 'websocket');
+  listener = await listen({ ...(host === undefined ? {} : { host }), port, webSocket }, filters, serve);
   // Failures of the listener itself (not of a connection, which serve() reports).
   listener.on('connectionError', (err: WirestackError, conn: Connection | undefined) => {
     if (conn === undefined) process.stderr.write(`${failureLine('listen', err)}\n`);
@@ -125,7 +128,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   const where = 'path' in address ? address.path : describeTarget({ host: address.host, port: address.port });
   // The certificate line comes first: whoever waits for "listening on" has seen it then.
   if (selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${selfSigned}`);
-  process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
+  process.stderr.write(`wirestack: listening on ${webSocket ? `ws://${where}/` : where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
   return finished;
 }
 

@@ -11,6 +11,7 @@ import { exitStatus, failureLine, EXIT_FAILURE, EXIT_USAGE } from './report.js';
 const COMMANDS: Partial<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   connect: runConnect,
   listen: runListen,
+  relay: async (argv) => (await import('./websocket-relay.js')).runRelay(argv),
   // Loaded when asked for: the demo makes certificates with node-forge, which the other commands rarely need.
   demo: async (argv) => (await import('./demo.js')).runDemo(argv),
 };
@@ -24,6 +25,7 @@ Commands:
   demo      a TLS connection on this machine through tls, log and deflate, explained
   connect   HOST:PORT: standard input → connection → standard output (like nc, openssl s_client)
   listen    [HOST:]PORT: serve connections: stdin/stdout, --echo, or --exec CMD (like nc -l, ncat --exec)
+  relay     --websocket [HOST:]PORT --to HOST:PORT: WebSockets joined to a TCP service (like websockify)
 
 Run wirestack COMMAND --help for a command's flags.
 

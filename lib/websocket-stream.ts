@@ -172,7 +172,9 @@ export class WebSocketStream extends Duplex {
     const state = this.socket.readyState;
     if (state < CLOSING) {
       const both = this.#endSent && this.#peerEnded && err === null;
-      this.socket.close(both ? NORMAL_CLOSURE : DESTROYED, both ? '' : 'destroyed');
+      // The reason names the failure's code, so the peer learns why.
+      const code = (err as { code?: unknown } | null)?.code;
+      this.socket.close(both ? NORMAL_CLOSURE : DESTROYED, both ? '' : typeof code === 'string' ? code.slice(0, 120) : 'destroyed');
     }
     callback(err);
   }
