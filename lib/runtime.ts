@@ -28,7 +28,7 @@ export function runtimeName(): string {
   const node = host.process?.versions?.node;
   if (typeof node === 'string') return `Node.js ${node}`;
   const agent = host.navigator?.userAgent ?? '';
-  const browser = /\b(Chrome|Chromium|Firefox|Version)\/(\d+)/.exec(agent);
+  const browser = /(Chromium|Chrome|Firefox|Version)\/(\d+)/.exec(agent);
   if (browser) return `a browser (${browser[1] === 'Version' ? 'Safari' : browser[1]} ${browser[2]})`;
   return 'this JavaScript runtime';
 }
