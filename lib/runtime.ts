@@ -21,6 +21,14 @@ interface MaybeGlobals {
 
 const host = globalThis as unknown as MaybeGlobals;
 
+/** Which runtime this is, for the few places that must tell them apart. */
+export function runtimeKind(): 'node' | 'deno' | 'bun' | 'browser' | 'other' {
+  if (host.Deno?.version?.deno) return 'deno';
+  if (typeof host.Bun?.version === 'string') return 'bun';
+  if (typeof host.process?.versions?.node === 'string') return 'node';
+  return typeof host.navigator?.userAgent === 'string' ? 'browser' : 'other';
+}
+
 /** The runtime's name and version, for messages: `'Node.js 20.20.2'`, `'Deno 2.9.6'`, `'Bun 1.4.4'`, or a browser's. */
 export function runtimeName(): string {
   if (host.Deno?.version?.deno) return `Deno ${host.Deno.version.deno}`;

@@ -15,6 +15,7 @@ import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTls
 import { cipherSocketAvailable, createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { toTlsError, verifyError } from './errors.js';
 import { nativeEofDetectable, watchNativeEof } from './native-eof.js';
+import { refuseFailingRuntime } from './node-engine-runtimes.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -36,6 +37,7 @@ class NodeEngine implements TlsEngine {
   readonly #sniContexts = new WeakMap<TlsIdentity, tls.SecureContext>();
 
   check(config: EngineConfig): void {
+    refuseFailingRuntime();
     this.#contextFor(config);
   }
 
