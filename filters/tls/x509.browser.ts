@@ -80,8 +80,8 @@ export function certificateMatchesHost(der: Buffer | ParsedCertificate, host: st
  * a partial wildcard.
  */
 function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  const h = host.toLowerCase().replace(/\.$/, '');
+  const p = pattern.toLowerCase();
+  const h = host.toLowerCase();
   if (!p.includes('*')) return p === h;
   const [first, ...rest] = p.split('.');
   const hostLabels = h.split('.');
