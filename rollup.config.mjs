@@ -131,6 +131,7 @@ export default [
       if (warning.code === 'CIRCULAR_DEPENDENCY' && warning.ids?.every((id) => id.includes('node_modules'))) return;
       warn(warning);
     },
-    output: { dir: 'dist/browser', format: 'es', ...sourceMaps, chunkFileNames: 'chunks/shared-[hash].js' },
+    // Its maps carry the sources' text: the packages bundled in it (readable-stream, forge, pako) are not shipped.
+    output: { dir: 'dist/browser', format: 'es', ...sourceMaps, sourcemapExcludeSources: false, chunkFileNames: 'chunks/shared-[hash].js' },
   },
 ];
