@@ -83,6 +83,9 @@ async function roundTrip(conn) {
   if (hash.digest('hex') !== createHash('sha256').update(data).digest('hex')) throw new Error('the echo differs (SHA-256)');
 }
 
+// Which build the runtime's export conditions gave it.
+console.log(JSON.stringify({ build: import.meta.resolve('wirestack') }));
+
 // Each check alone, with a deadline, so that one that hangs is reported and the rest still run.
 for (const [name, run] of Object.entries(checks)) {
   let timer;

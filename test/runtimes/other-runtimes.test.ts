@@ -68,13 +68,17 @@ async function runSubset(name: keyof typeof RUNTIMES): Promise<{ version: string
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   const outcomes = new Map<string, Outcome>();
+  let build = '';
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const outcome = JSON.parse(line) as Outcome;
-    outcomes.set(outcome.name, outcome);
+    const parsed = JSON.parse(line) as Outcome | { build: string };
+    if ('build' in parsed) build = parsed.build;
+    else outcomes.set(parsed.name, parsed);
   }
   expect(code, `${name} ${version} exited with ${code}:\n${stderr}`).toBe(0);
   expect([...outcomes.keys()], stderr).toEqual(ALL_CHECKS);
+  // Node's ES module build: the `import` condition, as for Node.
+  expect(build).toMatch(/\/dist\/esm\/index\.js$/);
   return { version, outcomes };
 }
 
