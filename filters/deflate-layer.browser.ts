@@ -17,9 +17,8 @@ import { Layer } from '../lib/layer.js';
 import { unsupportedRuntime } from '../lib/runtime.js';
 import type { Duplex } from '../lib/stream.js';
 import type { DeflateSettings } from './deflate.js';
+import { InflateLimits } from './inflate-limits.js';
 
-// The ratio says little about a few small messages; it is checked past this.
-const RATIO_FLOOR_BYTES = 1024 * 1024;
 // Compressed bytes given to the inflater at a time: at DEFLATE's largest
 // ratio (about 1032:1) a slice inflates to at most about 4 MiB.
 const INFLATE_SLICE = 4 * 1024;
@@ -35,7 +34,7 @@ export function checkAlgorithm(algorithm: DeflateSettings['algorithm']): void {
 
 /** The deflate filter's layer: a compressor on the way down, an inflater on the way up. */
 export class DeflateLayer extends Layer {
-  readonly #settings: DeflateSettings;
+  readonly #limits: InflateLimits;
   readonly #compressor: Deflate;
   readonly #inflater: Inflate;
 
@@ -52,16 +51,13 @@ export class DeflateLayer extends Layer {
   #inflaterDone = false;
   // Set while this layer holds the stream below paused, because #input is not empty.
   #inputPaused = false;
-  // Compressed bytes given to the inflater, and inflated bytes taken from it.
-  #compressedIn = 0;
-  #inflatedOut = 0;
-  // Inflated bytes since the current chunk from below began: the per-chunk limit.
-  #inflatedThisChunk = 0;
+  // Set when a chunk from below has come in and none of it has gone to the inflater yet.
+  #newChunk = false;
 
   constructor(lower: Duplex, name: string, settings: DeflateSettings) {
     super(lower, { name });
     checkAlgorithm(settings.algorithm);
-    this.#settings = settings;
+    this.#limits = new InflateLimits(settings);
     this.#compressor = new Deflate({ raw: true, level: settings.level ?? DEFAULT_LEVEL });
     this.#compressor.onData = (chunk) => {
       // Copied: a short piece would otherwise keep pako's whole 16 KiB output buffer alive.
@@ -97,7 +93,7 @@ export class DeflateLayer extends Layer {
   // ── reads coming up ─────────────────────────────────────────────────────
 
   protected override transformIn(chunk: Buffer): void {
-    this.#inflatedThisChunk = 0;
+    this.#newChunk = true;
     this.#input.push(chunk);
     this.#inflate();
   }
@@ -115,7 +111,8 @@ export class DeflateLayer extends Layer {
       if (slice.length === chunk.length) this.#input.shift();
       else this.#input[0] = chunk.subarray(slice.length);
       if (this.#inflaterDone) return this.#fail('ERR_WIRESTACK_INFLATE', `${slice.length + this.#inputBytes()} bytes after the end of the compressed stream`);
-      this.#compressedIn += slice.length;
+      this.#limits.compressed(slice.length, this.#newChunk);
+      this.#newChunk = false;
       // Flushed, so every byte it can make from the slice comes out now.
       this.#inflater.push(slice, Z_SYNC_FLUSH);
       if (this.destroyed) return;
@@ -143,22 +140,9 @@ export class DeflateLayer extends Layer {
 
   #onInflated(chunk: Uint8Array): void {
     if (this.destroyed || chunk.length === 0) return;
-    this.#inflatedOut += chunk.length;
-    this.#inflatedThisChunk += chunk.length;
-    const limit = this.#overLimit();
+    const limit = this.#limits.inflated(chunk.length);
     if (limit !== null) return this.#fail('ERR_WIRESTACK_INFLATE_LIMIT', limit);
     this.pushUp(Buffer.from(chunk));
-  }
-
-  #overLimit(): string | null {
-    const { maxInflatedBytes, maxRatio } = this.#settings;
-    if (this.#inflatedThisChunk > maxInflatedBytes) {
-      return `one chunk of compressed input inflated past maxInflatedBytes (${maxInflatedBytes})`;
-    }
-    if (this.#inflatedOut > RATIO_FLOOR_BYTES && this.#inflatedOut > maxRatio * this.#compressedIn) {
-      return `input inflated ${Math.round(this.#inflatedOut / this.#compressedIn)} times its size, past maxRatio (${maxRatio})`;
-    }
-    return null;
   }
 
   #inputBytes(): number {

@@ -9,9 +9,8 @@ import { WirestackError, toWirestackError } from '../lib/errors.js';
 import { Layer } from '../lib/layer.js';
 import type { Duplex } from '../lib/stream.js';
 import type { DeflateSettings } from './deflate.js';
+import { InflateLimits } from './inflate-limits.js';
 
-// The ratio says little about a few small messages; it is checked past this.
-const RATIO_FLOOR_BYTES = 1024 * 1024;
 // Buffers inside the codecs: small, so that a paused reader holds little.
 const CODEC_HIGH_WATER_MARK = 16 * 1024;
 
@@ -20,7 +19,7 @@ export function checkAlgorithm(_algorithm: DeflateSettings['algorithm']): void {
 
 /** The deflate filter's layer: a compressor on the way down, an inflater on the way up. */
 export class DeflateLayer extends Layer {
-  readonly #settings: DeflateSettings;
+  readonly #limits: InflateLimits;
   readonly #compressor: zlib.DeflateRaw | zlib.BrotliCompress;
   readonly #inflater: zlib.InflateRaw | zlib.BrotliDecompress;
   readonly #flushKind: number;
@@ -49,15 +48,10 @@ export class DeflateLayer extends Layer {
   #upperFull = false;
   // Set when the stream below has ended: the inflater is ended once #input is empty.
   #inputEnded = false;
-  // Compressed bytes given to the inflater, and inflated bytes taken from it.
-  #compressedIn = 0;
-  #inflatedOut = 0;
-  // Inflated bytes since the current input chunk went in: the per-chunk limit.
-  #inflatedThisChunk = 0;
 
   constructor(lower: Duplex, name: string, settings: DeflateSettings) {
     super(lower, { name });
-    this.#settings = settings;
+    this.#limits = new InflateLimits(settings);
     // zlib passes stream options on to its Transform; its types do not say so.
     const codec = { readableHighWaterMark: CODEC_HIGH_WATER_MARK, writableHighWaterMark: CODEC_HIGH_WATER_MARK } as zlib.ZlibOptions;
     if (settings.algorithm === 'brotli') {
@@ -175,8 +169,7 @@ export class DeflateLayer extends Layer {
       return;
     }
     this.#inflating = true;
-    this.#inflatedThisChunk = 0;
-    this.#compressedIn += chunk.length;
+    this.#limits.compressed(chunk.length, true);
     this.#inflater.write(chunk, () => {
       this.#inflating = false;
       this.#feedInflater();
@@ -188,9 +181,7 @@ export class DeflateLayer extends Layer {
     while (!this.#upperFull && !this.destroyed) {
       const chunk = this.#inflater.read() as Buffer | null;
       if (chunk === null) return;
-      this.#inflatedOut += chunk.length;
-      this.#inflatedThisChunk += chunk.length;
-      const limit = this.#overLimit();
+      const limit = this.#limits.inflated(chunk.length);
       if (limit !== null) {
         this.destroy(new WirestackError('ERR_WIRESTACK_INFLATE_LIMIT', `${this.name}: ${limit}`, { layer: this.name }));
         return;
@@ -199,22 +190,11 @@ export class DeflateLayer extends Layer {
     }
   };
 
-  #overLimit(): string | null {
-    const { maxInflatedBytes, maxRatio } = this.#settings;
-    if (this.#inflatedThisChunk > maxInflatedBytes) {
-      return `one chunk of compressed input inflated past maxInflatedBytes (${maxInflatedBytes})`;
-    }
-    if (this.#inflatedOut > RATIO_FLOOR_BYTES && this.#inflatedOut > maxRatio * this.#compressedIn) {
-      return `input inflated ${Math.round(this.#inflatedOut / this.#compressedIn)} times its size, past maxRatio (${maxRatio})`;
-    }
-    return null;
-  }
-
   #onInflaterEnd = (): void => {
     // Bytes after the final block are not part of the compressed stream: the peer is confused or hostile.
-    if (this.#inflater.bytesWritten < this.#compressedIn) {
+    if (this.#inflater.bytesWritten < this.#limits.compressedIn) {
       this.destroy(new WirestackError('ERR_WIRESTACK_INFLATE',
-        `${this.name}: ${this.#compressedIn - this.#inflater.bytesWritten} bytes after the end of the compressed stream`,
+        `${this.name}: ${this.#limits.compressedIn - this.#inflater.bytesWritten} bytes after the end of the compressed stream`,
         { layer: this.name }));
       return;
     }

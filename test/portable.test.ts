@@ -170,3 +170,26 @@ describe('deflate on pako (the browser build\'s) and on zlib (Node\'s)', () => {
     expect(() => wrap(a, [pako({ algorithm: 'brotli' })])).toThrow(expect.objectContaining({ code: 'ERR_WIRESTACK_UNSUPPORTED_RUNTIME' }));
   });
 });
+
+describe('forge\'s random numbers in the browser build', () => {
+  it('come from crypto.getRandomValues once forge-random.browser.ts has run', async () => {
+    const { useSecureRandom } = await import('../filters/tls/forge-random.browser.js');
+    const forge = (await import('node-forge')).default;
+    const real = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+    let asked = 0;
+    const spy = <T extends ArrayBufferView | null>(array: T): T => {
+      asked += (array as unknown as Uint8Array).length;
+      return real(array as unknown as Uint8Array) as unknown as T;
+    };
+    const original = globalThis.crypto.getRandomValues;
+    globalThis.crypto.getRandomValues = spy as typeof original;
+    try {
+      useSecureRandom();
+      const seed = (forge.random as unknown as { seedFileSync(n: number): string }).seedFileSync(20_000);
+      expect(seed).toHaveLength(20_000);
+      expect(asked).toBe(20_000);
+    } finally {
+      globalThis.crypto.getRandomValues = original;
+    }
+  });
+});
