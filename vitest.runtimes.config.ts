@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:runtimes`: the browser build in headless Chromium, and the
-// core subset in Bun and Deno. Apart from `npm test`, which stays on Node.
+// `npm run test:runtimes`: the browser build in headless Chromium, the core
+// subset in Bun and Deno, and webSocket() through the real websockify. Apart
+// from `npm test`, which needs none of those programs installed.
 export default defineConfig({
   test: {
     include: ['test/runtimes/**/*.test.ts'],
