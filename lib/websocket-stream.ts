@@ -1,8 +1,8 @@
 /**
  * A Duplex over a WebSocket: the browser's `WebSocket`, or the `ws`
  * package's on Node (both have the WHATWG interface used here). Bytes go
- * as binary messages, one per write, so the stream can be the raw
- * connection under a stack.
+ * as binary messages, one per write (a large one in pieces of 1 MiB), so
+ * the stream can be the raw connection under a stack.
  *
  * A WebSocket has no half-close: once either side sends a Close frame the
  * other must soon answer and stop. So `end()` sends an empty binary message
@@ -53,6 +53,9 @@ const DESTROYED = 4000;
 // 1005: a Close frame without a code, which peers send for a normal close too.
 const NO_STATUS = 1005;
 const DEFAULT_MAX_UNREAD = 64 * 1024 * 1024;
+// A large write goes as several messages of at most this size: servers cap
+// a message's size (ws: 100 MiB by default, listen({ webSocket }): 16 MiB).
+const MAX_MESSAGE = 1024 * 1024;
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
 // How often a write waiting for the WebSocket's buffer to empty looks again:
 // the WebSocket API has no event for it.
@@ -152,7 +155,7 @@ export class WebSocketStream extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (chunk.length === 0) return callback();
     if (this.socket.readyState !== OPEN) return callback(this.#notOpen());
-    this.socket.send(chunk);
+    for (let at = 0; at < chunk.length; at += MAX_MESSAGE) this.socket.send(chunk.subarray(at, at + MAX_MESSAGE));
     this.#whenBuffered(callback);
   }
 

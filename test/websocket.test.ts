@@ -54,6 +54,18 @@ describe('webSocket() and listen({ webSocket: true })', () => {
     await echoes(conn, 1024 * 1024);
   });
 
+  it('carries TLS 1.3 inside the WebSocket between two node-engine ends', async () => {
+    const url = await echoServer([tls.server({ cert: certs.server.cert, key: certs.server.key })]);
+    const conn = await webSocket(url, [tls.client({ ca: certs.ca.cert, servername: 'localhost' })]);
+    expect(await conn.secured).toMatchObject({ protocol: 'TLSv1.3', authorized: true });
+    await echoes(conn, 4 * 1024 * 1024);
+  });
+
+  it('sends one 20 MiB write as messages the server takes (it refuses any over 16 MiB)', async () => {
+    const url = await echoServer([]);
+    await echoes(await webSocket(url, []), 20 * 1024 * 1024);
+  });
+
   it('is a real half-close: after the client ends, the server still sends, and its end arrives', async () => {
     const served = new Promise<Buffer>((resolve, reject) => {
       void listen({ host: '127.0.0.1', port: 0, webSocket: true }, [], async (conn) => {
