@@ -74,6 +74,8 @@ export class WebSocketStream extends Duplex {
   #paused = false;
   // The last error the socket reported; the close that follows says how it ended.
   #socketError: Error | null = null;
+  // A write's callback while it waits for the WebSocket's buffer to empty.
+  #waitingWrite: ((error?: Error | null) => void) | null = null;
 
   constructor(socket: WebSocketLike, options: WebSocketStreamOptions = {}) {
     super({ allowHalfOpen: true });
@@ -134,12 +136,16 @@ export class WebSocketStream extends Duplex {
       return;
     }
     // A clean close ends what the peer sends. Our own end may already be
-    // out; if not, nothing more can be sent and a write will fail. The
-    // stream closes itself once its reader has had the end.
+    // out; if not, nothing more can be sent and a write (one waiting now,
+    // or a later one) fails. The stream closes itself once its reader has
+    // had the end.
     if (!this.#peerEnded) {
       this.#peerEnded = true;
       this.push(null);
     }
+    const waiting = this.#waitingWrite;
+    this.#waitingWrite = null;
+    waiting?.(this.#notOpen());
   };
 
   override _read(): void {
@@ -187,11 +193,16 @@ export class WebSocketStream extends Duplex {
   #whenBuffered(done: (error?: Error | null) => void): void {
     if (this.socket.bufferedAmount <= this.#maxBuffered) return done();
     const look = (): void => {
-      if (this.destroyed) return;
-      if (this.socket.readyState !== OPEN) return done(this.#notOpen());
-      if (this.socket.bufferedAmount <= this.#maxBuffered / 2) return done();
+      // Closed meanwhile: the close event says how, and fails the stream
+      // (an abnormal close, with its code) or this write (a clean one).
+      if (this.destroyed || this.socket.readyState !== OPEN) return;
+      if (this.socket.bufferedAmount <= this.#maxBuffered / 2) {
+        this.#waitingWrite = null;
+        return done();
+      }
       setTimeout(look, DRAIN_POLL_MS);
     };
+    this.#waitingWrite = done;
     setTimeout(look, DRAIN_POLL_MS);
   }
 
