@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Connection, type Filter, type Listener, WirestackError, deflate, listen, tls, webSocket } from '../lib/index.js';
+import { type Connection, type Filter, type Listener, type WebSocketLike, WebSocketStream, WirestackError, deflate, listen, tls, webSocket, wrap } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 import { drain, sha256, whenClosed } from './helpers.js';
 
@@ -129,5 +129,33 @@ describe('webSocket() and listen({ webSocket: true })', () => {
       });
     });
     expect((await failed).code).toBe('ERR_WIRESTACK_WEBSOCKET');
+  });
+
+  it('bounds what waits unread on a WebSocket that cannot be paused (as a browser\'s): past maxUnreadBytes, ERR_WIRESTACK_WEBSOCKET', async () => {
+    const listener = await listen({ host: '127.0.0.1', port: 0, webSocket: true }, [], async (conn) => {
+      await conn.send(randomBytes(4 * 1024 * 1024)).catch(() => {});
+    });
+    listeners.push(listener);
+    const { port } = listener.address() as { port: number };
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/`, ['binary']);
+    await new Promise((resolve) => socket.once('open', resolve));
+    // The browser's interface: what ws has, less pause() and resume().
+    const browserLike: WebSocketLike = {
+      get binaryType() { return socket.binaryType; },
+      set binaryType(type: string) { socket.binaryType = type as 'arraybuffer'; },
+      get readyState() { return socket.readyState; },
+      get bufferedAmount() { return socket.bufferedAmount; },
+      get protocol() { return socket.protocol; },
+      send: (data) => socket.send(data),
+      close: (code, reason) => socket.close(code, reason),
+      addEventListener: (type, listener) => socket.addEventListener(type as 'message', listener as () => void),
+      removeEventListener: (type, listener) => socket.removeEventListener(type as 'message', listener as () => void),
+    };
+    const conn = wrap(new WebSocketStream(browserLike, { maxUnreadBytes: 1024 * 1024 }), []);
+    conn.pause();
+    const error = await new Promise<WirestackError>((resolve) => conn.once('error', resolve));
+    expect(error.code).toBe('ERR_WIRESTACK_WEBSOCKET');
+    expect(error.message).toContain('unread');
+    await whenClosed(conn);
   });
 });
