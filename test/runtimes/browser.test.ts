@@ -73,10 +73,11 @@ describe('the browser build', () => {
     }
   });
 
-  it('passes checkFilter in Chromium: identity, log over deflate (pako) and forge TLS over in-page memory pairs, certificates made in the page', async () => {
-    const result = await runInPage<{ took: Record<string, number>; userAgent: string }>(browser.page, 'conformance', { bigTransferBytes: 2 * MiB });
+  it('passes checkFilter in Chromium: identity, log over deflate (pako), the testing filters and forge TLS over in-page memory pairs, certificates made in the page; a fault fails on purpose', async () => {
+    const result = await runInPage<{ took: Record<string, number>; faultCode: string; userAgent: string }>(browser.page, 'conformance', { bigTransferBytes: 2 * MiB });
     expect(result.userAgent).toContain('Chrome/');
-    expect(Object.keys(result.took)).toEqual(['identity', 'logDeflate', 'makeCertificates', 'forgeTls']);
+    expect(Object.keys(result.took)).toEqual(['identity', 'logDeflate', 'testingFilters', 'makeCertificates', 'forgeTls']);
+    expect(result.faultCode).toBe('ERR_WIRESTACK_FAULT');
   }, 120_000);
 
   it('fails the Node-only parts with ERR_WIRESTACK_UNSUPPORTED_RUNTIME, naming the browser', async () => {

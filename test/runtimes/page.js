@@ -5,9 +5,13 @@
 const wirestack = await import('/dist/browser/index.js');
 const testing = await import('/dist/browser/testing.js');
 
-/** Runs checkFilter on identity, log over deflate, and forge TLS over in-page memory pairs, with certificates made in the page. */
+/**
+ * Runs checkFilter over in-page memory pairs on identity, log over deflate,
+ * the testing filters, and forge TLS with certificates made in the page;
+ * then a fault that fails on purpose.
+ */
 export async function conformance({ bigTransferBytes }) {
-  const { identity, deflate, log, tls } = wirestack;
+  const { identity, deflate, log, tls, wrap } = wirestack;
   const { checkFilter, makeCertificates } = testing;
   const options = { bigTransferBytes, roundTripBytes: 256 * 1024, timeout: 60_000 };
   const took = {};
@@ -19,6 +23,13 @@ export async function conformance({ bigTransferBytes }) {
   await checkFilter(() => ({ client: [log({ sink: () => {} }), deflate()], server: [log({ sink: () => {} }), deflate()] }), options);
   took.logDeflate = performance.now() - start;
   start = performance.now();
+  // The testing filters in one stack (faults set past the end of the traffic: their plumbing only).
+  const { fragment, delay, throttle, fault } = testing;
+  const testingStack = () => [fragment({ seed: 5, min: 1, max: 3000 }), delay({ ms: 0, jitter: 1, seed: 5 }), throttle(256 << 20),
+    fault({ corruptAt: [2 ** 40], stallAt: 2 ** 40, direction: 'both' })];
+  await checkFilter(() => ({ client: testingStack(), server: testingStack() }), options);
+  took.testingFilters = performance.now() - start;
+  start = performance.now();
   const certs = makeCertificates({ label: 'made in the page' });
   took.makeCertificates = performance.now() - start;
   const forge = { engine: 'forge', minVersion: 'TLSv1' };
@@ -28,7 +39,15 @@ export async function conformance({ bigTransferBytes }) {
     server: tls.server({ ...forge, cert: certs.server.cert, key: certs.server.key }),
   }), options);
   took.forgeTls = performance.now() - start;
-  return { took, userAgent: navigator.userAgent };
+  // A reset on purpose reaches the other end as a coded error.
+  const [a, b] = testing.duplexPair();
+  const client = wrap(a, [fault({ resetAt: 10, direction: 'out' })], { role: 'client' });
+  const server = wrap(b, [], { role: 'server' });
+  const failed = new Promise((resolve) => client.once('error', (err) => resolve(err.code)));
+  server.on('error', () => {});
+  client.write(new Uint8Array(100));
+  const faultCode = await failed;
+  return { took, faultCode, userAgent: navigator.userAgent };
 }
 
 /**
