@@ -5,7 +5,7 @@
 // the error. test/runtimes/other-runtimes.test.ts runs this and reads them.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, deflate, identity, listen, log, tls, webSocket, wrap } from 'wirestack';
-import { checkFilter, duplexPair, makeCertificates } from 'wirestack/testing';
+import { checkFilter, delay, duplexPair, fault, fragment, makeCertificates, throttle } from 'wirestack/testing';
 
 const small = { bigTransferBytes: 1024 * 1024, roundTripBytes: 256 * 1024, timeout: 30_000 };
 const certs = makeCertificates();
@@ -36,6 +36,12 @@ const checks = {
     client: [log({ sink: () => {} }), deflate()],
     server: [log({ sink: () => {} }), deflate()],
   }), small),
+  // The testing filters, faults set past the end of the traffic (their plumbing only).
+  'checkFilter-testing-filters': () => {
+    const stack = () => [fragment({ seed: 5, min: 1, max: 3000 }), delay({ ms: 0, jitter: 1, seed: 5 }), throttle(256 << 20),
+      fault({ corruptAt: [2 ** 40], stallAt: 2 ** 40, direction: 'both' })];
+    return checkFilter(() => ({ client: stack(), server: stack() }), small);
+  },
   'checkFilter-tcp': () => checkFilter(() => ({ client: deflate(), server: deflate() }), { ...small, transport: 'tcp' }),
   'tcp-connect-listen': () => echoOverTcp([], []),
   'tls-forge-memory': () => checkFilter(() => ({ client: forgeTls.client(), server: forgeTls.server() }), small),

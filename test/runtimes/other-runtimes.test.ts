@@ -19,7 +19,7 @@ const RUNTIMES = {
   deno: { command: ['run', '--allow-all'], binaries: ['node_modules/deno/deno', 'node_modules/@deno/linux-x64-glibc/deno'] },
 } as const;
 
-const ALL_CHECKS = ['memory-pair', 'checkFilter-identity', 'checkFilter-log-deflate', 'checkFilter-tcp', 'tcp-connect-listen',
+const ALL_CHECKS = ['memory-pair', 'checkFilter-identity', 'checkFilter-log-deflate', 'checkFilter-testing-filters', 'checkFilter-tcp', 'tcp-connect-listen',
   'tls-forge-memory', 'tls-forge-tcp', 'tls-node-memory', 'tls-node-tcp', 'websocket'];
 const NODE_ENGINE_REFUSED = /^ERR_WIRESTACK_UNSUPPORTED_RUNTIME: tls: the node engine fails wirestack's conformance checks on (Bun|Deno) /;
 
