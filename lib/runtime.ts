@@ -7,7 +7,7 @@
 import { WirestackError } from './errors.js';
 
 interface MaybeProcess {
-  versions?: { node?: string; bun?: string; deno?: string };
+  versions?: { node?: string };
   emitWarning?: (message: string) => void;
 }
 
