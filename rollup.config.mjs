@@ -1,9 +1,14 @@
 // Builds the public entry points as ES modules and CommonJS, plus bundled .d.ts,
-// and the `wirestack` command as an executable ES module (dist/bin/wirestack.js).
+// the `wirestack` command as an executable ES module (dist/bin/wirestack.js),
+// and the browser build (dist/browser): one ES module bundle per entry point
+// with everything it needs inside.
+import commonjs from '@rollup/plugin-commonjs';
+import inject from '@rollup/plugin-inject';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
-import { builtinModules } from 'node:module';
-import { chmodSync, readFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +17,7 @@ const external = [
   ...builtinModules,
   ...builtinModules.map((m) => `node:${m}`),
   ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
 ];
 const entries = { index: 'lib/index.ts', testing: 'lib/testing/index.ts' };
 
@@ -49,6 +55,31 @@ const executable = () => ({
   },
 });
 
+// The browser build takes, for every module with a twin named *.browser.ts,
+// the twin: readable-stream for node:stream (lib/stream.browser.ts), fflate
+// for zlib, forge for X509Certificate, and, for the parts that need Node
+// (TCP, the node TLS engine), stand-ins that fail with
+// ERR_WIRESTACK_UNSUPPORTED_RUNTIME naming the runtime.
+const browserTwins = () => ({
+  name: 'browser-twins',
+  async resolveId(source, importer, options) {
+    if (importer === undefined || !source.startsWith('.')) return null;
+    const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+    if (resolved === null || !resolved.id.endsWith('.ts') || resolved.id.endsWith('.browser.ts')) return null;
+    const twin = resolved.id.replace(/\.ts$/, '.browser.ts');
+    return existsSync(twin) ? twin : null;
+  },
+});
+
+// A Node module left in the browser build is a bug: the build fails naming it.
+const noNodeModules = () => ({
+  name: 'no-node-modules',
+  resolveId(source, importer) {
+    if (source.startsWith('node:')) this.error(`${source}, imported by ${importer}, has no place in the browser build (give that module a .browser.ts twin)`);
+    return null;
+  },
+});
+
 export default [
   {
     input: entries,
@@ -81,5 +112,26 @@ export default [
     external,
     plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/bin' }), executable()],
     output: { dir: 'dist/bin', format: 'es', ...sourceMaps, banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''), chunkFileNames: 'chunks/[name]-[hash].js' },
+  },
+  {
+    input: entries,
+    plugins: [
+      noNodeModules(),
+      browserTwins(),
+      typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist/browser' }),
+      // The packages' browser versions (node-forge's without node:crypto), and no built-ins:
+      // events, buffer and process are the npm packages of those names.
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      commonjs(),
+      // By path: node-forge's browser field maps its own 'buffer' to nothing.
+      inject({ Buffer: [createRequire(import.meta.url).resolve('buffer/'), 'Buffer'] }),
+    ],
+    // readable-stream's modules import each other in circles, harmlessly.
+    onwarn(warning, warn) {
+      if (warning.code === 'CIRCULAR_DEPENDENCY' && warning.ids?.every((id) => id.includes('node_modules'))) return;
+      warn(warning);
+    },
+    // Its maps carry the sources' text: the packages bundled in it (readable-stream, forge, pako) are not shipped.
+    output: { dir: 'dist/browser', format: 'es', ...sourceMaps, sourcemapExcludeSources: false, chunkFileNames: 'chunks/shared-[hash].js' },
   },
 ];

@@ -30,7 +30,10 @@ const MODE_FLAGS: readonly FlagSpec[] = [
   ...TRANSFER_FLAGS,
 ];
 
-const OTHER_FLAGS = otherFlags('print nothing on stderr but the address, failures (and --log output)');
+const OTHER_FLAGS: readonly FlagSpec[] = [
+  { name: 'websocket', value: 'none', help: 'accept WebSockets (binary messages) instead of TCP: what webSocket() in a browser connects to' },
+  ...otherFlags('print nothing on stderr but the address, failures (and --log output)'),
+];
 
 /** Every flag `listen` takes. */
 export const LISTEN_FLAGS: readonly FlagSpec[] = [...LAYER_FLAGS, ...SERVER_TLS_FLAGS, ...MODE_FLAGS, ...OTHER_FLAGS];
@@ -78,7 +81,8 @@ Examples:
   wirestack listen 127.0.0.1:8443 --tls --self-signed --echo
   wirestack listen 8443 --tls --cert cert.pem --key key.pem --log --exec 'tr a-z A-Z'
   wirestack listen 8443 --tls --cert cert.pem --key key.pem --ca ca.pem --require-client-cert --echo
-  wirestack listen unix:/tmp/app.sock -k --recv-only > uploads.bin`;
+  wirestack listen unix:/tmp/app.sock -k --recv-only > uploads.bin
+  wirestack listen 127.0.0.1:8080 --websocket --deflate --echo`;
 
 type Mode = 'stdio' | 'echo' | 'exec';
 
@@ -151,7 +155,8 @@ export async function runListen(argv: readonly string[]): Promise<number> {
     }
   };
 
-  const opened = await listen(target, filters, serve);
+  const webSocket = has(args, 'websocket');
+  const opened = await listen(webSocket ? { ...target, webSocket: true } : target, filters, serve);
   listener = opened;
   closeOnSignals(() => opened.close({ drain: false }));
   // Failures of the listener itself (not of a connection, which serve() reports).
@@ -162,7 +167,7 @@ export async function runListen(argv: readonly string[]): Promise<number> {
   const where = 'path' in address ? `unix:${address.path}` : describeTarget({ host: address.host, port: address.port });
   // The certificate line comes first: whoever waits for "listening on" has seen it then.
   if (selfSigned !== undefined) say(`throwaway certificate for localhost, 127.0.0.1, ::1; SHA-256 ${selfSigned}`);
-  process.stderr.write(`wirestack: listening on ${where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
+  process.stderr.write(`wirestack: listening on ${webSocket ? `ws://${where}/` : where}${names.length ? ` (stack: ${names.join(' → ')})` : ''}\n`);
   return finished;
 }
 

@@ -14,6 +14,7 @@ const COMMANDS: Partial<Record<string, (argv: readonly string[]) => Promise<numb
   listen: runListen,
   // Loaded when asked for, as the demo: only the proxy needs the testing kit and an HTTP server.
   proxy: async (argv) => (await import('./proxy.js')).runProxy(argv),
+  relay: async (argv) => (await import('./websocket-relay.js')).runRelay(argv),
   // Loaded when asked for: the demo makes certificates with node-forge, which the other commands rarely need.
   demo: async (argv) => (await import('./demo.js')).runDemo(argv),
 };
@@ -28,6 +29,7 @@ Commands:
   connect   HOST:PORT: standard input → connection → standard output (like nc, openssl s_client)
   listen    [HOST:]PORT: serve connections: stdin/stdout, --echo, or --exec CMD (like nc -l, ncat --exec)
   proxy     LISTEN --to TARGET: relay connections through faults you choose (like Toxiproxy)
+  relay     --websocket [HOST:]PORT --to HOST:PORT: WebSockets joined to a TCP service (like websockify)
 
 Run wirestack COMMAND --help for a command's flags; wirestack --version for
 the version.

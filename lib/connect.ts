@@ -5,29 +5,16 @@ import type { Filter } from './filter.js';
 import { type SecureConnectTarget, secureConnector } from './secure-layer.js';
 import { Stack, toStack } from './stack.js';
 import type { Duplex } from './stream.js';
+import { describeTarget, type Target } from './target.js';
+
+export type { Target } from './target.js';
+export { describeTarget } from './target.js';
 
 // The filter applied first (lowest), nested stacks looked into.
 function lowestFilter(stack: Stack): Filter | undefined {
   const first = stack.filters[0];
   return first instanceof Stack ? lowestFilter(first) : first;
 }
-
-/**
- * Where to connect or listen: a TCP host and port, or a Unix socket path.
- * Without `host`, `connect` goes to `localhost` and `listen` binds every
- * interface.
- */
-export type Target =
-  | {
-    /** Host name or address (default `localhost` for {@link connect}; every interface for {@link listen}). */
-    host?: string;
-    /** TCP port; `0` asks {@link listen} for a free one. */
-    port: number;
-  }
-  | {
-    /** Unix domain socket path. */
-    path: string;
-  };
 
 /** Options for {@link connect}. */
 export interface ConnectOptions {
@@ -100,11 +87,4 @@ export async function openSocket(target: Target, options: Omit<ConnectOptions, '
     socket.once('connect', onConnect);
   });
   return socket;
-}
-
-/** `host:port` or the socket path, for messages. */
-export function describeTarget(target: Target): string {
-  if ('path' in target) return target.path;
-  const host = target.host ?? 'localhost';
-  return host.includes(':') ? `[${host}]:${target.port}` : `${host}:${target.port}`;
 }

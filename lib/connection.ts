@@ -1,4 +1,3 @@
-import { finished } from 'node:stream/promises';
 import { WirestackError, toWirestackError } from './errors.js';
 import type { Filter, LayerInfo, RemoteInfo, Role } from './filter.js';
 import { type Layer, isLayer } from './layer.js';
@@ -8,7 +7,7 @@ import { SocketSurface } from './socket-surface.js';
 import type { SecureInfo, TlsStatus } from '../filters/tls/info.js';
 import { applyFilter, toStack } from './stack.js';
 import type { LayerStats } from './stats.js';
-import type { Duplex } from './stream.js';
+import { finishedPromise, type Duplex } from './stream.js';
 
 /** The lowest byte stream of a connection. */
 export interface RawInfo {
@@ -206,7 +205,7 @@ export class Connection extends SocketSurface {
     if (this.destroyed) throw this.#failure('close');
     this.end();
     try {
-      await finished(this, { readable: false });
+      await finishedPromise(this, { readable: false });
     } catch (err) {
       throw toWirestackError(this.errored ?? err, 'connection');
     }

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { WirestackError, toWirestackError } from './errors.js';
 import { BottomPort, type Downstream, Pipeline, type Upstream } from './pipeline.js';
 import { LayerStats } from './stats.js';
-import type { Duplex } from './stream.js';
+import { EventEmitter, type Duplex } from './stream.js';
+import { emitWarning } from './runtime.js';
 
 /** Options every layer takes. */
 export interface LayerOptions {
@@ -485,7 +485,7 @@ export class Layer extends EventEmitter {
     } catch (teardownError) {
       // A failing teardown must not stop the rest of the stack's teardown;
       // it is a bug in that layer, so it is reported as a process warning.
-      process.emitWarning(`wirestack: the ${this.name} layer's teardown threw: ${String(teardownError)}`);
+      emitWarning(`wirestack: the ${this.name} layer's teardown threw: ${String(teardownError)}`);
     }
     current?.(error ?? this.#closedError());
   }

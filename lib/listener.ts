@@ -1,9 +1,13 @@
-import { EventEmitter } from 'node:events';
+import http from 'node:http';
 import net from 'node:net';
 import { type Connection, wrap } from './connection.js';
 import { WirestackError, toWirestackError } from './errors.js';
-import type { Filter } from './filter.js';
-import { type Target, describeTarget } from './connect.js';
+import type { Filter, RemoteInfo } from './filter.js';
+import { type Duplex, EventEmitter } from './stream.js';
+import { acceptWebSockets, type WebSocketListenOptions } from './websocket-server.js';
+
+export type { WebSocketListenOptions } from './websocket-server.js';
+import { type Target, describeTarget } from './target.js';
 
 /** What {@link Listener.address} returns. */
 export type ListenerAddress =
@@ -19,6 +23,16 @@ export type ListenerAddress =
     /** The Unix domain socket's path. */
     path: string;
   };
+
+/**
+ * Where {@link listen} listens: a TCP port or a Unix socket path; with
+ * `webSocket`, connections are WebSockets (HTTP upgrade on that address),
+ * each a raw connection of binary messages under the stack.
+ */
+export type ListenTarget = Target & {
+  /** Accept WebSockets on that address (`true`, or the options of the WebSocket server) instead of TCP connections. */
+  webSocket?: boolean | WebSocketListenOptions;
+};
 
 /** Options for {@link Listener.close}. */
 export interface CloseOptions {
@@ -105,14 +119,13 @@ export class Listener extends EventEmitter {
     return closed.finally(() => clearTimeout(timer));
   }
 
-  /** @internal */
-  accept(socket: net.Socket, filters: Filter | readonly Filter[] | undefined, handler: ConnectionHandler, options: ListenOptions): void {
-    socket.setNoDelay(options.noDelay ?? true);
+  /** @internal An accepted raw connection (a socket, or a WebSocket's stream). */
+  accept(raw: Duplex, remote: RemoteInfo, filters: Filter | readonly Filter[] | undefined, handler: ConnectionHandler, options: ListenOptions): void {
     let conn: Connection;
     try {
-      conn = wrap(socket, filters, {
+      conn = wrap(raw, filters, {
         role: 'server',
-        remote: { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        remote,
         ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
       });
     } catch (err) {
@@ -142,6 +155,9 @@ export class Listener extends EventEmitter {
  * Listens on a TCP port or a Unix socket path and applies `filters` (lowest
  * first) to every accepted connection, then calls `onConnection` with it.
  * Rejects with `ERR_WIRESTACK_LISTEN` if the address cannot be bound.
+ * With `webSocket: true` in the target, it accepts WebSockets instead (the
+ * `ws` package, an optional peer), each one's binary messages the raw
+ * connection under the stack: what {@link webSocket} and browsers connect to.
  *
  * @example
  * ```ts
@@ -153,14 +169,22 @@ export class Listener extends EventEmitter {
  * ```
  */
 export async function listen(
-  target: Target,
+  target: ListenTarget,
   filters: Filter | readonly Filter[] | undefined,
   onConnection: ConnectionHandler,
   options: ListenOptions = {},
 ): Promise<Listener> {
-  const server = net.createServer({ allowHalfOpen: true });
+  const webSocket = target.webSocket;
+  const server = webSocket ? http.createServer() : net.createServer({ allowHalfOpen: true });
   const listener = new Listener(server);
-  server.on('connection', (socket) => listener.accept(socket, filters, onConnection, options));
+  if (webSocket) {
+    await acceptWebSockets(server as http.Server, webSocket === true ? {} : webSocket, (raw, remote) => listener.accept(raw, remote, filters, onConnection, options));
+  } else {
+    server.on('connection', (socket: net.Socket) => {
+      socket.setNoDelay(options.noDelay ?? true);
+      listener.accept(socket, { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, filters, onConnection, options);
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(new WirestackError('ERR_WIRESTACK_LISTEN', `cannot listen on ${describeTarget('path' in target ? target : { host: target.host ?? '*', port: target.port })}: ${err.message}`, { layer: 'raw', cause: err }));

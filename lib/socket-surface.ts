@@ -14,6 +14,7 @@
 import type { AddressInfo, SocketConnectOpts, SocketReadyState } from 'node:net';
 import type tls from 'node:tls';
 import { WirestackError } from './errors.js';
+import { unrefTimer } from './runtime.js';
 import { type Pipeline, PipelineEnd } from './pipeline.js';
 import { isSecureLayer, secureLayer, type SecureLayer, type TlsSocketFacts } from './secure-layer.js';
 import type { Duplex } from './stream.js';
@@ -110,7 +111,7 @@ export abstract class SocketSurface extends PipelineEnd {
       return this;
     }
     if (this.destroyed) return this;
-    this.#idleTimer = setTimeout(() => this.emit('timeout'), timeout).unref();
+    this.#idleTimer = unrefTimer(setTimeout(() => this.emit('timeout'), timeout));
     const timer = this.#idleTimer;
     this.pipeline.onActivity = () => timer.refresh();
     if (callback) this.once('timeout', callback);

@@ -4,7 +4,7 @@
 // server's cipher order; renegotiation refused.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { constants, randomBytes } from 'node:crypto';
 import { connect, listen, tls, type Connection, type Listener, type TlsServerOptions, type WirestackError } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 import { sha256 } from './helpers.js';
@@ -46,6 +46,13 @@ const REFUSED: ReadonlyArray<{ what: string; client: readonly string[]; loosened
   { what: 'only TLS 1.1', client: ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'],
     loosened: { minVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }, protocol: 'TLSv1.1', cipher: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA' },
 ];
+
+describe('the defaults', () => {
+  it('are OpenSSL\'s flags as Node names them: no renegotiation, the server\'s cipher order', () => {
+    expect(tls.defaults.secureOptions).toBe(constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_CIPHER_SERVER_PREFERENCE);
+    expect(tls.defaults.minVersion).toBe('TLSv1.2');
+  });
+});
 
 describe('secure defaults: a wirestack server and openssl s_client', () => {
   for (const { what, client: args, loosened, protocol, cipher } of REFUSED) {

@@ -34,7 +34,7 @@ export interface LogOptions {
   name?: string;
   /** How chunks are shown (default `'summary'`). */
   format?: LogFormat;
-  /** Where lines go (default `process.stderr`). A Writable's backpressure is honoured. */
+  /** Where lines go (default `process.stderr`; in a browser, `console.log`). A Writable's backpressure is honoured. */
   sink?: LogSink;
   /** At most this many bytes of a chunk are dumped in the `hex` and `text` formats (default 1024). */
   maxBytes?: number;
@@ -142,7 +142,8 @@ class LogLayer extends Layer {
     this.#level = level;
     this.#format = options.format ?? 'summary';
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const sink = options.sink ?? process.stderr;
+    // Standard error, or the console where there is none (a browser).
+    const sink = options.sink ?? globalThis.process?.stderr ?? ((line: string) => console.log(line));
     if (typeof sink === 'function') {
       this.#stream = null;
       this.#writeLines = (lines) => {

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
 import type { Filter } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
@@ -185,7 +184,9 @@ class FaultLayer extends Layer {
   #reset(side: 'in' | 'out'): void {
     const offset = (side === 'in' ? this.#in : this.#out)!.offset;
     // On a socket, an RST rather than a FIN, so the peer sees a reset too.
-    if (this.lower instanceof net.Socket && !this.lower.destroyed) this.lower.resetAndDestroy();
+    // A net.Socket (found by its method, so this runs where there is no node:net) resets.
+    const lower = this.lower as Duplex & { resetAndDestroy?: () => void };
+    if (typeof lower.resetAndDestroy === 'function' && !lower.destroyed) lower.resetAndDestroy();
     this.destroy(new WirestackError('ERR_WIRESTACK_FAULT',
       `${this.name}: connection reset on purpose after ${offset} bytes ${side === 'in' ? 'read' : 'written'}`, { layer: this.name }));
   }

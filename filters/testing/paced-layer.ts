@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { Layer } from '../../lib/layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import type { Direction } from './direction.js';

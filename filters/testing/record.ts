@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Filter, Role } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
 import type { Duplex } from '../../lib/stream.js';

@@ -176,3 +176,8 @@ export function toTlsError(err: unknown, handshaking: boolean): WirestackError {
   return new WirestackError(handshaking ? 'ERR_WIRESTACK_TLS_HANDSHAKE' : 'ERR_WIRESTACK_TLS',
     `tls: ${handshaking ? 'handshake failed: ' : ''}${message}`, { layer: 'tls', cause: err });
 }
+
+/** Throws an engine's refusal of `option` (`ERR_WIRESTACK_TLS_UNSUPPORTED`), naming it. */
+export function unsupported(option: string, why: string): never {
+  throw new WirestackError('ERR_WIRESTACK_TLS_UNSUPPORTED', `tls: option "${option}" is not supported: ${why}`, { layer: 'tls' });
+}

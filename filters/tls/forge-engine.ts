@@ -18,8 +18,9 @@
 import forge from 'node-forge';
 import { WirestackError } from '../../lib/errors.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, SessionParams, TlsEngine, TlsVersion } from './engine.js';
-import { alertError } from './errors.js';
-import { refuseUnsupported, suiteNames, unsupported } from './forge-options.js';
+import { alertError, unsupported } from './errors.js';
+import { refuseUnsupported, suiteNames } from './forge-options.js';
+import { useSecureRandom } from './forge-random.js';
 import { parseCertificates, splitPem, verifyChain } from './verify.js';
 
 type Callback = (err?: Error | null) => void;
@@ -67,6 +68,7 @@ class ForgeEngine implements TlsEngine {
   readonly #prepared = new WeakMap<EngineConfig, Prepared>();
 
   check(config: EngineConfig): void {
+    useSecureRandom();
     this.#prepare(config);
   }
 

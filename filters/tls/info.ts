@@ -2,8 +2,7 @@
  * What the application learns about a TLS session once the handshake is
  * done (`await conn.secured`, the `'secure'` event, `conn.tls`).
  */
-import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { type ParsedCertificate, describeCertificate, parseCertificate } from './x509.js';
 
 /** The peer's leaf certificate, described. */
 export interface PeerCertificate {
@@ -75,7 +74,7 @@ export interface SessionVerdict {
   /** Why not authorized, as `tls.TLSSocket#authorizationError` names it (`'CERT_HAS_EXPIRED'`), or null. */
   readonly reason: string | null;
   /** The peer's certificate, parsed or as DER; parsed and described only when asked for. */
-  readonly peer: X509Certificate | Buffer | null;
+  readonly peer: ParsedCertificate | Buffer | null;
 }
 
 /**
@@ -93,7 +92,7 @@ export class SessionInfo implements SecureInfo {
   /** @internal For `conn.authorizationError`: why not authorized, in TLSSocket's words. */
   readonly reason: string | null;
   // The certificate as the engine gave it (DER, or parsed), until parsed.
-  #x509: X509Certificate | Buffer | null;
+  #x509: ParsedCertificate | Buffer | null;
   // The description, once made (null: no certificate was sent).
   #peer: PeerCertificate | null | undefined;
 
@@ -109,10 +108,10 @@ export class SessionInfo implements SecureInfo {
   }
 
   /** @internal For `conn.getPeerCertificate()`: the certificate, parsed (when first asked for). */
-  get peerX509(): X509Certificate | null {
+  get peerX509(): ParsedCertificate | null {
     const peer = this.#x509;
-    if (Buffer.isBuffer(peer)) this.#x509 = new X509Certificate(peer);
-    return this.#x509 as X509Certificate | null;
+    if (Buffer.isBuffer(peer)) this.#x509 = parseCertificate(peer);
+    return this.#x509 as ParsedCertificate | null;
   }
 
   get peerCertificate(): PeerCertificate | null {
@@ -127,32 +126,6 @@ export class SessionInfo implements SecureInfo {
   }
 }
 
-/**
- * Describes a DER certificate (or one already parsed). Engines and tests
- * share it, so both engines report alike.
- */
-export function describeCertificate(der: Buffer | X509Certificate): PeerCertificate {
-  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
-  return {
-    subject: x509.subject,
-    issuer: x509.issuer,
-    subjectAltNames: x509.subjectAltName ? x509.subjectAltName.split(', ') : [],
-    validFrom: new Date(x509.validFrom),
-    validTo: new Date(x509.validTo),
-    fingerprint256: x509.fingerprint256,
-    raw: Buffer.from(x509.raw),
-  };
-}
-
-/**
- * Whether `der` is valid for `host` (a DNS name or an IP address), by the
- * rules of RFC 6125 as OpenSSL applies them: subject alternative names
- * first, the subject's CN only when there are no DNS names.
- */
-export function certificateMatchesHost(der: Buffer | X509Certificate, host: string): boolean {
-  const x509 = der instanceof X509Certificate ? der : new X509Certificate(der);
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) !== 0) return x509.checkIP(bare) !== undefined;
-  return x509.checkHost(bare) !== undefined;
-}
-
+// Parsing and checking certificates is Node's X509Certificate here and
+// JavaScript (node-forge) in the browser build: x509.ts and its twin.
+export { certificateMatchesHost, describeCertificate, legacyCertificate, parseCertificate } from './x509.js';

@@ -10,10 +10,10 @@
  * file or pipe stall every connection of the process; and OpenSSL gives
  * out key lines in the middle of its handshake, where it cannot be paused.
  */
-import { createWriteStream, openSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import { WirestackError } from '../../lib/errors.js';
+import { emitWarning } from '../../lib/runtime.js';
 import type { Writable } from '../../lib/stream.js';
+import { keylogFile } from './keylog-file.js';
 
 /** Writes key log lines to one sink, dropping them while it is full. */
 export interface KeylogWriter {
@@ -43,7 +43,7 @@ function writerFor(sink: Writable, name: string): KeylogWriter {
         if (sink.writableNeedDrain) {
           if (!warned) {
             warned = true;
-            process.emitWarning(`wirestack: the TLS key log (${name}) is not keeping up: lines are dropped while it is full, so a capture may not decrypt every session`);
+            emitWarning(`wirestack: the TLS key log (${name}) is not keeping up: lines are dropped while it is full, so a capture may not decrypt every session`);
           }
           return;
         }
@@ -53,30 +53,6 @@ function writerFor(sink: Writable, name: string): KeylogWriter {
     writers.set(sink, writer);
   }
   return writer;
-}
-
-// Key log files are opened once per path and process and appended to, so a
-// capture of many connections decrypts with one file and filters made in a
-// loop do not each hold a descriptor.
-const keylogFiles = new Map<string, Writable>();
-
-function keylogFile(path: string): Writable {
-  const absolute = resolvePath(path);
-  let file = keylogFiles.get(absolute);
-  if (!file) {
-    let fd: number;
-    try {
-      // Opened now, so a path that cannot be written fails when the filter is made.
-      fd = openSync(absolute, 'a');
-    } catch (err) {
-      return invalid(`keylog file ${path} cannot be opened: ${(err as Error).message}`);
-    }
-    file = createWriteStream(absolute, { fd, flags: 'a' });
-    // A disk that fails later must not crash the process; the key log is a debugging aid.
-    file.on('error', (err) => process.emitWarning(`wirestack: writing the TLS key log ${path} failed: ${err.message}`));
-    keylogFiles.set(absolute, file);
-  }
-  return file;
 }
 
 function invalid(message: string): never {

@@ -9,11 +9,12 @@ import type tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import type { LayerContext } from '../../lib/filter.js';
 import { Layer } from '../../lib/layer.js';
+import { afterPendingEvents, unrefTimer } from '../../lib/runtime.js';
 import { secureLayer, type SecureLayerCapability, type TlsSocketFacts } from '../../lib/secure-layer.js';
 import type { Duplex } from '../../lib/stream.js';
 import type { EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls } from './engine.js';
 import { authorizationReason } from './errors.js';
-import { SessionInfo, certificateMatchesHost, type SecureInfo, type TlsStatus } from './info.js';
+import { SessionInfo, certificateMatchesHost, legacyCertificate, type SecureInfo, type TlsStatus } from './info.js';
 import { clientServername, type ResolvedTlsOptions } from './options.js';
 
 /**
@@ -138,7 +139,7 @@ export class TlsLayer extends Layer {
     if (options.handshakeTimeout > 0) {
       this.#timer = setTimeout(() => this.destroy(new WirestackError('ERR_WIRESTACK_TLS_HANDSHAKE_TIMEOUT',
         `tls: the handshake did not finish within ${options.handshakeTimeout} ms`, { layer: this.name })), options.handshakeTimeout);
-      this.#timer.unref();
+      unrefTimer(this.#timer);
     }
     this.#session = native?.session ?? options.engine.open(options.config, { servername }, host);
     const early = this.#early!;
@@ -258,7 +259,8 @@ export class TlsLayer extends Layer {
     getPeerCertificate(detailed?: boolean): tls.PeerCertificate | tls.DetailedPeerCertificate | Record<string, never> {
       const socket = this.#socket;
       if (socket) return socket.getPeerCertificate(detailed ?? false);
-      return (this.layer.#info?.peerX509?.toLegacyObject() as tls.PeerCertificate | undefined) ?? {};
+      const peer = this.layer.#info?.peerX509;
+      return peer ? legacyCertificate(peer) : {};
     }
 
     getCipher(): tls.CipherNameAndProtocol | Record<string, never> {
@@ -352,8 +354,7 @@ export class TlsLayer extends Layer {
       clearTimeout(timer);
       this.destroy(error);
     };
-    const timer = setTimeout(fail, FAIL_FLUSH_MS);
-    timer.unref();
+    const timer = unrefTimer(setTimeout(fail, FAIL_FLUSH_MS));
     this.endLower(fail);
   }
 
@@ -377,7 +378,7 @@ export class TlsLayer extends Layer {
     // event loop, so an application that reacts to the data just before the
     // close_notify (a "stop TLS" reply) can still call pop().
     if (how === 'close_notify' && this.#session.unwrap) {
-      if (!this.#unwrapping) setImmediate(() => { if (!this.#unwrapping && !this.destroyed) this.pushUp(null); });
+      if (!this.#unwrapping) afterPendingEvents(() => { if (!this.#unwrapping && !this.destroyed) this.pushUp(null); });
       return;
     }
     this.pushUp(null);
@@ -411,7 +412,7 @@ export class TlsLayer extends Layer {
     // own callback: Node's TLS socket would then drop the application data
     // that came in the same read as the peer's Finished (a TLS 1.3 client
     // that writes at once loses its first record). A turn later it is safe.
-    else if (this.#nativeTls) this.secured.then(() => setImmediate(close), (err: Error) => done(err));
+    else if (this.#nativeTls) this.secured.then(() => afterPendingEvents(close), (err: Error) => done(err));
     else this.secured.then(close, (err: Error) => done(err));
   }
 

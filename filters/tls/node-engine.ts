@@ -30,6 +30,7 @@ import { type NativePeerClose, nativeEofPossible, tcpHandleOf, watchNativeEof } 
 import { certificateMatchesHost } from './info.js';
 import { defaults } from './profile.js';
 import { ServerPool, type HandshakeOutcome } from './server-pool.js';
+import { refuseFailingRuntime } from './node-engine-runtimes.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -73,6 +74,7 @@ class NodeEngine implements TlsEngine {
   readonly #sniContexts = new WeakMap<TlsIdentity, tls.SecureContext>();
 
   check(config: EngineConfig): void {
+    refuseFailingRuntime();
     if (config.role === 'server' && serverIsPooled(config)) this.#poolFor(config);
     else this.#contextFor(config);
   }

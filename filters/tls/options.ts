@@ -3,8 +3,8 @@
  * mistake is one `ERR_WIRESTACK_INVALID_ARGUMENT` when the filter is made,
  * not a surprise during a handshake.
  */
-import { isIP } from 'node:net';
 import { WirestackError } from '../../lib/errors.js';
+import { isIP } from '../../lib/ip.js';
 import type { Writable } from '../../lib/stream.js';
 import type { EngineConfig, Pem, SniCallback, TlsEngine, TlsIdentity, TlsVersion } from './engine.js';
 import { forgeEngine } from './forge-lazy.js';

@@ -7,8 +7,13 @@
  * these wherever the filter's options leave `ciphers` or `secureOptions`
  * out; the forge engine cannot speak any of it (see forge-engine.ts).
  */
-import { constants } from 'node:crypto';
 import type { TlsVersion } from './engine.js';
+
+// OpenSSL's option flags, as Node's `crypto.constants` has them (spelled out
+// so that the browser build, which has no node:crypto, keeps `tls.defaults`;
+// test/tls-profile.test.ts checks them against Node's).
+const SSL_OP_NO_RENEGOTIATION = 0x40000000;
+const SSL_OP_CIPHER_SERVER_PREFERENCE = 0x00400000;
 
 /** What the TLS filter uses when its options do not say otherwise. */
 export interface TlsDefaults {
@@ -45,5 +50,5 @@ export const defaults: TlsDefaults = Object.freeze({
     'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
     'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
   ].join(':'),
-  secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_CIPHER_SERVER_PREFERENCE,
+  secureOptions: SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE,
 });

@@ -1,6 +1,6 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import forge from 'node-forge';
+import { isIP } from '../ip.js';
+import { newKeyPair } from './key-pair.js';
 
 /** A certificate and its private key, PEM. */
 export interface CertificateAndKey {
@@ -40,7 +40,8 @@ export interface MakeCertificatesOptions {
 const DAY = 24 * 60 * 60 * 1000;
 
 // Key generation is the slow part (RSA 2048 in forge takes seconds); keys
-// come from node's crypto, and each distinct request is made once per process.
+// come from node's crypto where there is one (key-pair.ts), and each distinct
+// request is made once per process.
 const cache = new Map<string, TestCertificates>();
 
 /**
@@ -66,7 +67,7 @@ export function makeCertificates(options: MakeCertificatesOptions = {}): TestCer
   const now = Date.now();
   const caKeys = newKeyPair();
   // A distinct CA name per PKI made: two test PKIs must not be mistaken for each other.
-  const caName = [{ name: 'commonName', value: `wirestack test CA ${randomBytes(4).toString('hex')}` },
+  const caName = [{ name: 'commonName', value: `wirestack test CA ${Buffer.from(randomBytes(4)).toString('hex')}` },
     { name: 'organizationName', value: 'wirestack' }];
   const caCert = certificate({
     keys: caKeys, issuerKey: caKeys.privateKey, subject: caName, issuer: caName,
@@ -105,16 +106,6 @@ export function makeCertificates(options: MakeCertificatesOptions = {}): TestCer
   return result;
 }
 
-function newKeyPair(): forge.pki.rsa.KeyPair {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  });
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
-  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
-}
-
 interface CertificateSpec {
   keys: forge.pki.rsa.KeyPair;
   issuerKey: forge.pki.rsa.PrivateKey;
@@ -131,7 +122,7 @@ function certificate(spec: CertificateSpec): string {
   // A positive random serial: the high bit clear keeps the DER integer unsigned.
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;
-  cert.serialNumber = serial.toString('hex');
+  cert.serialNumber = Buffer.from(serial).toString('hex');
   cert.validity.notBefore = new Date(spec.notBefore);
   cert.validity.notAfter = new Date(spec.notAfter);
   cert.setSubject(spec.subject);
@@ -139,6 +130,10 @@ function certificate(spec: CertificateSpec): string {
   cert.setExtensions(spec.extensions);
   cert.sign(spec.issuerKey, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
+}
+
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
 function pair(cert: string, keys: forge.pki.rsa.KeyPair): CertificateAndKey {

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
-import net from 'node:net';
 import { type Connection, wrap } from '../connection.js';
 import { duplexPair, type DuplexPairOptions } from '../duplex-pair.js';
 import { WirestackError } from '../errors.js';
 import type { Filter } from '../filter.js';
 import type { Duplex } from '../stream.js';
 import { Random } from './random.js';
+import { afterPendingEvents } from '../runtime.js';
+import { sha256 } from './sha256.js';
+import { tcpPair } from './tcp-pair.js';
 
 /** The two stacks under test: what the client end and the server end apply. */
 export interface FilterPair {
@@ -202,7 +203,7 @@ const PROPERTIES: Property[] = [
     property: 'while nobody reads the server, the client can get only a bounded number of bytes accepted; all arrive once reading resumes',
     async body(ends, fail) {
       const { client, server, random, settings } = ends;
-      const hash = createHash('sha256');
+      const hash = sha256();
       let accepted = 0;
       // Write until the stack refuses more and stays full for 300 ms. Each
       // chunk is fresh: a repeated one would let a compressing filter with a
@@ -225,7 +226,7 @@ const PROPERTIES: Property[] = [
       }
       client.end();
       const received = await readAll(server, random);
-      if (received.bytes !== accepted || received.sha256 !== hash.digest('hex')) {
+      if (received.bytes !== accepted || received.sha256 !== hash.digest()) {
         fail(`after reading resumed, ${received.bytes} of ${accepted} accepted bytes arrived${received.bytes === accepted ? ' but differed' : ''}`);
       }
       await server.close();
@@ -359,23 +360,6 @@ async function runCheck(name: string, makePair: MakePair, settings: Settings, bo
   }
 }
 
-function tcpPair(): Promise<[net.Socket, net.Socket]> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ allowHalfOpen: true });
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      client.once('error', reject);
-      server.once('connection', (accepted) => {
-        server.close();
-        client.once('connect', () => resolve([client, accepted]));
-        if (!client.connecting) resolve([client, accepted]);
-      });
-    });
-  });
-}
-
 // ── shared steps ──────────────────────────────────────────────────────────
 
 interface Received {
@@ -385,7 +369,7 @@ interface Received {
 
 /** Reads to the end with receive() of random sizes (1 B to 64 KiB). */
 async function readAll(conn: Connection, random: Random): Promise<Received> {
-  const hash = createHash('sha256');
+  const hash = sha256();
   let bytes = 0;
   for (;;) {
     const chunk = await conn.receive(random.size(1, 64 * 1024));
@@ -393,7 +377,7 @@ async function readAll(conn: Connection, random: Random): Promise<Received> {
     hash.update(chunk);
     bytes += chunk.length;
   }
-  return { bytes, sha256: hash.digest('hex') };
+  return { bytes, sha256: hash.digest() };
 }
 
 /** Writes `data` in random pieces (1 B to 64 KiB), honouring write()'s return value. */
@@ -407,7 +391,7 @@ async function writeAll(conn: Connection, data: Buffer, random: Random): Promise
 
 /** Writes `block` repeatedly until `total` bytes, honouring backpressure; returns what was sent. */
 async function writeStream(conn: Connection, block: Buffer, total: number): Promise<Received> {
-  const hash = createHash('sha256');
+  const hash = sha256();
   let sent = 0;
   while (sent < total) {
     const piece = block.subarray(0, Math.min(block.length, total - sent));
@@ -415,7 +399,7 @@ async function writeStream(conn: Connection, block: Buffer, total: number): Prom
     sent += piece.length;
     if (!conn.write(piece)) await drained(conn);
   }
-  return { bytes: sent, sha256: hash.digest('hex') };
+  return { bytes: sent, sha256: hash.digest() };
 }
 
 function drained(conn: Connection): Promise<void> {
@@ -483,9 +467,9 @@ async function expectEnd(fail: (detail: string) => never, conn: Connection, who:
 }
 
 function expectSame(fail: (detail: string) => never, what: string, sent: Buffer, received: Received): void {
-  const sha256 = createHash('sha256').update(sent).digest('hex');
+  const expected = sha256().update(sent).digest();
   if (received.bytes !== sent.length) fail(`${what}: ${received.bytes} bytes arrived, ${sent.length} were sent`);
-  if (received.sha256 !== sha256) fail(`${what}: the bytes arrived changed (SHA-256 differs)`);
+  if (received.sha256 !== expected) fail(`${what}: the bytes arrived changed (SHA-256 differs)`);
 }
 
 function expectCoded(fail: (detail: string) => never, errors: Error[], who: string): void {
@@ -535,7 +519,7 @@ async function settle(conn: Connection): Promise<void> {
 function whenClosed(stream: Duplex): Promise<void> {
   // `closed` turns true before 'error' and 'close' are emitted (next tick);
   // wait past them so every event has been seen.
-  if (stream.closed) return new Promise((resolve) => setImmediate(resolve));
+  if (stream.closed) return new Promise((resolve) => afterPendingEvents(resolve));
   return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 

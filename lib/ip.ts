@@ -1,0 +1,26 @@
+/**
+ * `isIP()` as `node:net` has it, in plain JavaScript, for the code that must
+ * also run where there is no `node:net` (TLS name checks, test certificates).
+ * The patterns are Node's own (lib/internal/net.js); a test compares the two.
+ */
+const V4_SEG = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const V4 = `(?:${V4_SEG}\\.){3}${V4_SEG}`;
+const V6_SEG = '(?:[0-9a-fA-F]{1,4})';
+const IPV4 = new RegExp(`^${V4}$`);
+const IPV6 = new RegExp('^(?:' +
+  `(?:${V6_SEG}:){7}(?:${V6_SEG}|:)|` +
+  `(?:${V6_SEG}:){6}(?:${V4}|:${V6_SEG}|:)|` +
+  `(?:${V6_SEG}:){5}(?::${V4}|(?::${V6_SEG}){1,2}|:)|` +
+  `(?:${V6_SEG}:){4}(?:(?::${V6_SEG}){0,1}:${V4}|(?::${V6_SEG}){1,3}|:)|` +
+  `(?:${V6_SEG}:){3}(?:(?::${V6_SEG}){0,2}:${V4}|(?::${V6_SEG}){1,4}|:)|` +
+  `(?:${V6_SEG}:){2}(?:(?::${V6_SEG}){0,3}:${V4}|(?::${V6_SEG}){1,5}|:)|` +
+  `(?:${V6_SEG}:){1}(?:(?::${V6_SEG}){0,4}:${V4}|(?::${V6_SEG}){1,6}|:)|` +
+  `(?::(?:(?::${V6_SEG}){0,5}:${V4}|(?::${V6_SEG}){1,7}|:))` +
+  ')(?:%[0-9a-zA-Z-.:]{1,})?$');
+
+/** 4 for an IPv4 address, 6 for an IPv6 address, 0 for anything else (a host name). */
+export function isIP(input: string): 0 | 4 | 6 {
+  if (IPV4.test(input)) return 4;
+  if (IPV6.test(input)) return 6;
+  return 0;
+}
