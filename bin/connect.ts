@@ -5,6 +5,7 @@
  * `openssl s_client`.
  */
 import { writeFileSync } from 'node:fs';
+import type { DetailedPeerCertificate } from 'node:tls';
 import { connect, describeTarget, WirestackError, type Connection } from '../lib/index.js';
 import { formatFlags, has, parseArgs, parseDuration, usage, valueOf, type FlagSpec } from './args.js';
 import { parseAddress } from './address.js';
@@ -83,7 +84,7 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
     if (sessOut !== undefined) conn.on('session', (session: Buffer) => saveSession(conn, sessOut, session));
     const info = await conn.secured;
     if (!quiet) process.stderr.write(`wirestack: connected to ${where}, ${describeSession(info)}\n`);
-    if (has(args, 'showcerts')) process.stderr.write(certificateText(info));
+    if (has(args, 'showcerts')) process.stderr.write(certificateText(info, conn.getPeerCertificate(true) as DetailedPeerCertificate | undefined));
   } else if (!quiet) {
     process.stderr.write(`wirestack: connected to ${where}\n`);
   }

@@ -44,7 +44,7 @@ export const CLIENT_TLS_FLAGS: readonly FlagSpec[] = [
   { name: 'key', value: 'required', placeholder: 'FILE', help: 'private key of --cert (PEM)' },
   { name: 'insecure', value: 'none', help: 'do not verify the server certificate (testing only)' },
   { name: 'alpn', value: 'required', placeholder: 'a,b', help: 'ALPN protocols to offer, most preferred first' },
-  { name: 'showcerts', value: 'none', help: "print the server's certificate (PEM) on stderr" },
+  { name: 'showcerts', value: 'none', help: "print the server's certificate chain (PEM each, leaf first) on stderr" },
   { name: 'sess-out', value: 'required', placeholder: 'FILE', help: 'save the TLS session to FILE, to resume it later' },
   { name: 'sess-in', value: 'required', placeholder: 'FILE', help: 'resume the TLS session saved in FILE (--sess-out)' },
   { name: 'legacy-server-connect', value: 'none',

@@ -121,14 +121,16 @@ describe('TLS flags', () => {
     expect(readFileSync(file('server.keys'), 'utf8')).toBe(clientKeys);
   });
 
-  it('--showcerts prints the server certificate (PEM) on stderr, stdout untouched', async () => {
+  it('--showcerts prints the chain, the server certificate then its CA (PEM each), on stderr, stdout untouched', async () => {
     const listener = await startListen([...SERVER, '--echo', '--once']);
     const client = await run(['connect', `localhost:${listener.port}`, '--tls', '--ca', file('ca.pem'), '--showcerts', '-q'], 'x');
     expect(client.code).toBe(0);
     expect(client.stdout.toString()).toBe('x');
     expect(client.stderr).toMatch(/^certificate 0 s:CN=localhost i:CN=[^\n]+\n {2}valid \S+ to \S+, SHA-256 [0-9A-F:]{95}\n-----BEGIN CERTIFICATE-----\n/);
-    const shown = new X509Certificate(client.stderr.slice(client.stderr.indexOf('-----BEGIN')));
-    expect(shown.fingerprint256).toBe(new X509Certificate(certs.server.cert).fingerprint256);
+    const pems = client.stderr.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    expect(pems.map((pem) => new X509Certificate(pem).fingerprint256))
+      .toEqual([new X509Certificate(certs.server.cert).fingerprint256, new X509Certificate(certs.ca.cert).fingerprint256]);
+    expect(client.stderr).toMatch(/^certificate 1 s:CN=/m);
     await listener.done;
   });
 

@@ -86,7 +86,7 @@ class NativeEofWatch {
     readonly tcpStop: () => number,
     readonly tlsStart: () => number,
     readonly tlsStop: () => number,
-    readonly onread: (...args: unknown[]) => unknown,
+    readonly onread: (buffer: unknown) => unknown,
   ) {}
 
   /** How the peer's side ended, or `undefined` before it has. */
@@ -109,13 +109,15 @@ function watchedReadStop(this: Watched): number {
   return (this === watch.tcp ? watch.tcpStop : watch.tlsStop).call(this);
 }
 
-function watchedOnread(this: Watched, ...args: unknown[]): unknown {
+// Node's onread takes the buffer read (or none, at an end or an error) as
+// its one argument; it runs for every read, so no arguments array is made.
+function watchedOnread(this: Watched, buffer: unknown): unknown {
   const watch = this[kWatch];
   // No buffer: an end or an error, decided before Node stops the reading.
-  if (args[0] === undefined && watch.verdict === undefined) {
+  if (buffer === undefined && watch.verdict === undefined) {
     watch.verdict = watch.stoppedByJs || stillReading(watch.tcp, watch.tcpStart, watch.tcpStop) ? 'close_notify' : 'transport';
   }
-  return watch.onread.apply(this, args);
+  return watch.onread.call(this, buffer);
 }
 
 /**
