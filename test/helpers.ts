@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { type Filter, type TlsVersion, tls } from '../lib/index.js';
+import { expect } from 'vitest';
+import { type Connection, type Filter, type TlsVersion, tls } from '../lib/index.js';
 import { makeCertificates } from '../lib/testing/index.js';
 
 /**
@@ -71,4 +72,14 @@ export async function liveBytes(): Promise<number> {
   collectGarbage();
   const { heapUsed, external } = process.memoryUsage();
   return heapUsed + external;
+}
+
+/** Half-closes a TLS pair both ways, client first: each end reads the other's end, and was told of it by a close_notify. */
+export async function closeBothWays(client: Connection, server: Connection): Promise<void> {
+  await client.close();
+  expect(await server.receive()).toBe(null);
+  expect(server.tls!.peerClose).toBe('close_notify');
+  await server.close();
+  expect(await client.receive()).toBe(null);
+  expect(client.tls!.peerClose).toBe('close_notify');
 }

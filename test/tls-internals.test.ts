@@ -15,7 +15,7 @@ import { Duplex } from 'node:stream';
 import * as wirestack from '../lib/index.js';
 import type { Connection, Filter, SecureInfo, TlsClientOptions, WirestackError } from '../lib/index.js';
 import { fault, makeCertificates } from '../lib/testing/index.js';
-import { nodeInternals, sha256 } from './helpers.js';
+import { closeBothWays, nodeInternals, sha256 } from './helpers.js';
 
 type Library = typeof wirestack;
 
@@ -166,12 +166,7 @@ async function keepsTheGuarantees(lib: Library, transport: 'memory' | 'tcp', exp
   expect([c.tls!.path, s.tls!.path]).toEqual([expectedPath, expectedPath]);
   await s.send('back');
   expect((await c.receiveExactly(4)).toString()).toBe('back');
-  await c.close();
-  expect(await s.receive()).toBe(null);
-  expect(s.tls!.peerClose).toBe('close_notify');
-  await s.close();
-  expect(await c.receive()).toBe(null);
-  expect(c.tls!.peerClose).toBe('close_notify');
+  await closeBothWays(c, s);
   await clean.close();
 
   const cut = transport === 'tcp' ? await tcpPair(lib, client, server) : { ...memoryPair(lib, client, server), close: async () => {} };
