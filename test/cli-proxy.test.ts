@@ -46,14 +46,14 @@ async function client(port: number): Promise<Socket> {
 }
 
 /** What a socket receives: the bytes so far, the chunks, and how it ended ('end', or an error's code). */
-function watchSocket(socket: Socket): { bytes: () => Buffer; chunks: () => number; ended: Promise<string> } {
+function watchSocket(socket: Socket): { bytes: () => Buffer; chunks: () => number; ended: Promise<string>; failed: Promise<string> } {
   const got: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => got.push(chunk));
-  const ended = new Promise<string>((resolve) => {
-    socket.once('end', () => resolve('end'));
+  const failed = new Promise<string>((resolve) => {
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
   });
-  return { bytes: () => Buffer.concat(got), chunks: () => got.length, ended };
+  const ended = Promise.race([failed, new Promise<string>((resolve) => socket.once('end', () => resolve('end')))]);
+  return { bytes: () => Buffer.concat(got), chunks: () => got.length, ended, failed };
 }
 
 describe('wirestack proxy --api, driven as a Toxiproxy client drives toxiproxy-server', () => {
@@ -159,7 +159,11 @@ describe('wirestack proxy --api, driven as a Toxiproxy client drives toxiproxy-s
       const socket = await client(port);
       const seen = watchSocket(socket);
       const writer = setInterval(() => socket.write(randomBytes(500)), 10);
-      expect(await seen.ended).toMatch(/^(ECONNRESET|EPIPE)$/);
+      // Linux may report a reset that follows data as a plain end (libuv#2319;
+      // Node 22's libuv does); the writes still going out then fail, as they
+      // would not on a connection that was only half-closed.
+      const ended = await seen.ended;
+      expect(ended === 'end' ? await seen.failed : ended).toMatch(/^(ECONNRESET|EPIPE)$/);
       clearInterval(writer);
       expect(seen.bytes().length).toBeLessThanOrEqual(1000);
     }],
