@@ -9,7 +9,7 @@ import type { Group } from './group.js';
 import {
   type BenchOptions, type Row, type Series, type Timing, cpuNote, interleaved, median, paired, pairedRow, quiesce, speedup, startTiming, timed, unavailable,
 } from './harness.js';
-import { type Variant, isolate, isolateAll } from './isolated.js';
+import { type Variant, isolateTogether } from './isolated.js';
 import { destroyAll, wirestackAcceptor } from './transfer.js';
 import { NO_TLS, sessionOf, tlsFilters, whenSecured, wasResumed } from './wirestack-tls.js';
 
@@ -147,7 +147,7 @@ async function wirestackVariant(args: HandshakeArgs): Promise<Variant> {
   };
 }
 
-/** The variants, each built in a measuring process of its own. */
+/** The variants; the rows sample those they compare in one measuring process (see isolated.ts). */
 export const variants = { native: nativeVariant, wirestack: wirestackVariant };
 
 function handshakeRow(row: string, count: number, native: Series, wirestack: Series, note: string): Row {
@@ -178,12 +178,13 @@ export const handshakesGroup: Group = {
     const count = opts.handshakes;
     const here = import.meta.url;
     const internals = opts.publicApiOnly ? '; public API only (WIRESTACK_NODE_INTERNALS=0)' : '';
-    // Every measuring process starts at once; the rows are then measured one after the other.
+    // Each kind's native and wirestack variants share a measuring process (see
+    // isolated.ts); the processes start at once, the rows are then measured one after the other.
     // A kind whose processes cannot start (no session to resume, say) gets a row that says why.
     const kinds = await Promise.all(wanted.map(async ([id, row]) => {
       const args: HandshakeArgs = { count, kind: id === 'handshake-full' ? 'full' : 'resumed' };
       try {
-        return { row, args, isolated: await isolateAll({ native: () => isolate(here, variants, 'native', args, opts), wirestack: () => isolate(here, variants, 'wirestack', args, opts) }) };
+        return { row, args, isolated: await isolateTogether(here, variants, { native: { name: 'native', args }, wirestack: { name: 'wirestack', args } }, opts) };
       } catch (err) {
         return { row, args, failed: (err as Error).message.split('\n')[0]! };
       }

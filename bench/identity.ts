@@ -1,9 +1,10 @@
 // The harness ceiling and plaintext bulk through identity layers: the bare
-// socket moved by the harness against a minimal loop written without it;
+// socket moved by the harness against a loop written by hand without it;
 // wirestack against the bare socket; and the same five layers built with
-// `stream.compose` and with `duplexify`. One interleaved set, so the
-// ceiling row vouches for the very bare-socket samples the identity rows
-// divide by.
+// `stream.compose` and with `duplexify`. One interleaved set in one
+// measuring process, so the ceiling row vouches for the very bare-socket
+// samples the identity rows divide by, and no ratio carries the luck of
+// two processes (see isolated.ts).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +12,10 @@ import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough } from 'node:stream';
 import duplexify from 'duplexify';
 import { type Filter, connect, identity } from './wirestack.js';
-import { type BenchOptions, type Reading, type Row, formatBytes, interleaved, throughputRow } from './harness.js';
+import { type BenchOptions, type Reading, type Row, formatBytes, interleaved, median, paired, rate, speedup, throughputRow } from './harness.js';
 import type { Group } from './group.js';
-import { type Isolated, isolate, isolateAll } from './isolated.js';
+import { type Isolated, type Together, isolateTogether } from './isolated.js';
+import { handLoop } from './hand-loop.js';
 import { type BulkArgs, type EndsFactory, bulkVariant, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 
 // stream.compose exists in Node 20 (experimental) but @types/node 20 does not declare it.
@@ -25,7 +27,7 @@ const HWM = 64 * 1024;
 const MINIMAL_LOOP = fileURLToPath(new URL('./minimal-loop.mjs', import.meta.url));
 const CEILING_TARGET = 0.95;
 
-const ROW_CEILING = 'harness ceiling: bare sockets moved by the harness (vs a minimal loop without it)';
+const ROW_CEILING = 'harness ceiling: bare sockets moved by the harness (vs a loop written by hand, same process)';
 const ROW_1 = '1 identity layer, plaintext bulk (vs bare socket)';
 const ROW_5 = '5 identity layers (vs bare socket)';
 const ROW_COMPOSE = '5 identity layers (vs stream.compose chain)';
@@ -94,8 +96,9 @@ async function chainEnds(layers: number, layer: (lower: Duplex) => Duplex): Prom
   };
 }
 
-/** The variants, each built in a measuring process of its own. */
+/** The variants; the rows sample those they compare in one measuring process (see isolated.ts). */
 export const variants = {
+  hand: (args: BulkArgs) => handLoop(args.bytes),
   bare: (args: BulkArgs) => bulkVariant(bareEnds(), args),
   wirestack: (args: BulkArgs & { layers: number }) => bulkVariant(identityEnds(args.layers), args),
   compose: (args: BulkArgs) => bulkVariant(chainEnds(5, composeLayer), args),
@@ -140,26 +143,35 @@ export const identityGroup: Group = {
   async run(opts: BenchOptions, selected: ReadonlySet<string>): Promise<Row[]> {
     const bytes = opts.size;
     const args = { bytes, writeSize: WRITE_SIZE };
-    const here = import.meta.url;
-    const starts: Record<string, () => Promise<Isolated>> = { bare: () => isolate(here, variants, 'bare', args, opts) };
-    if (selected.has('identity-1')) starts['identity1'] = () => isolate(here, variants, 'wirestack', { ...args, layers: 1 }, opts);
+    const together: Record<string, Together<typeof variants>> = { bare: { name: 'bare', args } };
+    if (selected.has('ceiling')) together['hand'] = { name: 'hand', args };
+    if (selected.has('identity-1')) together['identity1'] = { name: 'wirestack', args: { ...args, layers: 1 } };
     if (selected.has('identity-5')) {
-      starts['identity5'] = () => isolate(here, variants, 'wirestack', { ...args, layers: 5 }, opts);
-      starts['compose'] = () => isolate(here, variants, 'compose', args, opts);
-      starts['duplexify'] = () => isolate(here, variants, 'duplexify', args, opts);
+      together['identity5'] = { name: 'wirestack', args: { ...args, layers: 5 } };
+      together['compose'] = { name: 'compose', args };
+      together['duplexify'] = { name: 'duplexify', args };
     }
-    if (selected.has('ceiling')) starts['minimal'] = () => Promise.resolve(minimalLoop(bytes));
-    const isolated = await isolateAll(starts);
+    const shared = await isolateTogether(import.meta.url, variants, together, opts);
+    // The same loop in a plain node process: what the ceiling's note reports of the measuring process itself.
+    const plain = selected.has('ceiling') ? minimalLoop(bytes) : null;
+    const isolated = {
+      samples: { ...shared.samples, ...(plain ? { minimal: plain.sample } : {}) } as Record<string, () => Promise<Reading>>,
+      close: async () => {
+        await Promise.all([shared.close(), plain?.close()]);
+      },
+    };
     try {
       const m = await interleaved(isolated.samples, opts.samples);
       const note = (what: string): string =>
         `${formatBytes(bytes)} per sample in ${formatBytes(WRITE_SIZE)} writes, TCP loopback, client to server, both ends in one process; ${what}`;
       const bareNote = 'baseline: net.Socket to net.Socket, writer high-water mark 64 KiB like a wirestack connection';
       const rows: Row[] = [];
-      if (m['minimal']) {
-        const row = throughputRow('identity', ROW_CEILING, bytes, m['minimal'], m['bare']!, CEILING_TARGET,
-          note('harness: the bare-socket samples every identity row divides by (bench/transfer.ts bulk() in a measuring process); ' +
-            'baseline: bench/minimal-loop.mjs, a dozen lines in a plain node process of their own, default high-water mark'));
+      if (m['hand']) {
+        const plainNote = m['minimal'] ? `; the same loop in a plain node process of its own (bench/minimal-loop.mjs): ${rate(bytes, median(m['minimal'].values))}, ` +
+          `${median(paired(m['minimal'], m['hand'], speedup)).toFixed(2)}× of it in the measuring process (that process's luck, not the harness: see docs/benchmarks.md)` : '';
+        const row = throughputRow('identity', ROW_CEILING, bytes, m['hand'], m['bare']!, CEILING_TARGET,
+          note('harness: the bare-socket samples every identity row divides by (bench/transfer.ts bulk()); ' +
+            'baseline: bench/hand-loop.ts, the dozen lines a user would write, default high-water mark, in the same measuring process' + plainNote));
         const below = row.ratio !== null && row.ratio < CEILING_TARGET;
         rows.push(below ? { ...row, note: `UNDER ${CEILING_TARGET.toFixed(2)}: the harness is the bottleneck in this run, and every other throughput ratio of the run is suspect (pulled towards 1); ${row.note}` } : row);
       }

@@ -1,9 +1,15 @@
-// Every variant is measured in a process of its own (bench/worker.ts), which
-// the runner asks for one sample at a time. In one shared process the
-// variants paid for each other and for all the process had loaded: a
-// wirestack sample left garbage and half-done marking that the next
-// variant's clock caught, and what the whole run had loaded decided how
+// Variants are measured in measuring processes (bench/worker.ts), which the
+// runner asks for one sample at a time. In the one process the whole run
+// once shared, the variants paid for each other and for all the process had
+// loaded: a wirestack sample left garbage and half-done marking that the
+// next variant's clock caught, and what the whole run had loaded decided how
 // often V8 collected during every sample (see the ballast in worker.ts).
+// So each variant gets a process of its own ({@link isolate}), except where
+// the process itself is the larger error: the same bare-socket loop runs at
+// 1.0 GB/s in one process and 2.2 GB/s in the next on this kind of machine
+// (where the kernel happens to place its work), so variants whose ratio is
+// about the socket path share one small process ({@link isolateTogether}),
+// each sample paired with the other variants' in that process.
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, Reading, Sample } from './harness.js';
@@ -35,6 +41,13 @@ export interface WorkerSpec {
   readonly kind: 'variant' | 'job';
   readonly name: string;
   readonly args: Args;
+  /** What the runner calls this variant in its sample requests (default: `name`). */
+  readonly key?: string;
+}
+
+/** A request for one sample of the variant built under `sample`. */
+export interface SampleRequest {
+  readonly sample: string;
 }
 
 /** What a measuring process answers. */
@@ -95,7 +108,7 @@ class Worker {
     });
   }
 
-  request(message: WorkerSpec | 'sample' | 'close'): Promise<WorkerReply> {
+  request(message: WorkerSpec | SampleRequest | 'close'): Promise<WorkerReply> {
     if (this.#exited) return Promise.reject(this.#exited);
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
@@ -119,6 +132,21 @@ export interface Isolated {
   close(): Promise<void>;
 }
 
+/** What {@link isolateTogether} builds under one key: a factory of the module and its arguments. */
+export interface Together<F extends Readonly<Record<string, VariantFactory<never>>>> {
+  readonly name: keyof F & string;
+  readonly args: Args;
+}
+
+// Asks `worker` for samples of the variant built under `key`.
+function sampler(worker: Worker, key: string): Sample {
+  return async () => {
+    const reply = await worker.request({ sample: key });
+    if (reply.type !== 'reading') throw new Error(`unexpected reply ${reply.type}`);
+    return reply.reading;
+  };
+}
+
 /**
  * Starts a measuring process that builds `factories[name](args)` from the
  * module at `url` (pass the module's own `import.meta.url` and `variants`).
@@ -126,22 +154,30 @@ export interface Isolated {
 export async function isolate<F extends Readonly<Record<string, VariantFactory<never>>>, N extends keyof F & string>(
   url: string, factories: F, name: N, args: Parameters<F[N]>[0], opts: BenchOptions,
 ): Promise<Isolated> {
-  if (!(name in factories)) throw new Error(`no variant ${name} in ${url}`);
-  const worker = new Worker(`${name} (${url.split('/').pop()})`, opts);
+  const { samples, close } = await isolateTogether(url, factories, { [name]: { name, args: args as Args } }, opts);
+  return { sample: samples[name]!, close };
+}
+
+/**
+ * Starts one measuring process that builds every variant of `specs` (by its
+ * key) from the module at `url`, and returns a sampler for each: samples
+ * taken in turn from variants that share a process pair up without the
+ * process's own luck between them.
+ */
+export async function isolateTogether<F extends Readonly<Record<string, VariantFactory<never>>>, K extends string>(
+  url: string, factories: F, specs: Readonly<Record<K, Together<F>>>, opts: BenchOptions,
+): Promise<{ samples: Record<K, Sample>; close(): Promise<void> }> {
+  const keys = Object.keys(specs) as K[];
+  for (const key of keys) if (!(specs[key].name in factories)) throw new Error(`no variant ${specs[key].name} in ${url}`);
+  const worker = new Worker(`${keys.join(', ')} (${url.split('/').pop()})`, opts);
   try {
-    await worker.request({ url, kind: 'variant', name, args: args as Args });
+    for (const key of keys) await worker.request({ url, kind: 'variant', name: specs[key].name, args: specs[key].args, key });
   } catch (err) {
     await worker.close();
     throw err;
   }
-  return {
-    sample: async () => {
-      const reply = await worker.request('sample');
-      if (reply.type !== 'reading') throw new Error(`unexpected reply ${reply.type}`);
-      return reply.reading;
-    },
-    close: () => worker.close(),
-  };
+  const samples = Object.fromEntries(keys.map((key) => [key, sampler(worker, key)])) as Record<K, Sample>;
+  return { samples, close: () => worker.close() };
 }
 
 /** Starts every variant at once (their start-up overlaps), each in its own process. */

@@ -7,8 +7,8 @@ import { Duplex } from 'node:stream';
 import { connect, identity, type Connection, type Filter } from './wirestack.js';
 import { benchCertificates } from './certs.js';
 import type { Group } from './group.js';
-import { type BenchOptions, type Row, type Sample, type Series, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
-import { type Isolated, isolate, isolateAll } from './isolated.js';
+import { type BenchOptions, type Row, type Series, formatBytes, interleaved, throughputRow, unavailable } from './harness.js';
+import { type Together, isolateTogether } from './isolated.js';
 import { type Acceptor, type BulkArgs, type EndsFactory, bulkVariant, netAcceptor, netConnect, wirestackAcceptor } from './transfer.js';
 import { NO_TLS, type TlsFilters, tlsFilters, tlsPath } from './wirestack-tls.js';
 
@@ -164,7 +164,7 @@ function wirestackTlsEnds(args: WirestackTlsArgs): ReturnType<typeof wirestackEn
   return wirestackEnds([...below(), pair.client], [...below(), pair.server]);
 }
 
-/** The variants, each built in a measuring process of its own. */
+/** The variants; the rows sample those they compare in one measuring process (see isolated.ts). */
 export const variants = {
   native: (args: BulkArgs) => bulkVariant(nativeTlsEnds(), args),
   nativeOverJs: (args: BulkArgs) => bulkVariant(nativeTlsOverJsEnds(), args),
@@ -201,25 +201,28 @@ export const tlsBulkGroup: Group = {
     const rows: Row[] = [];
     const big = { bytes, writeSize: 64 * 1024 };
     const small = { bytes, writeSize: 1024 };
-    // The 64 KiB variants are sampled as one interleaved set, the 1 KiB ones as another; all start at once.
-    const bigSet: Record<string, () => Promise<Isolated>> = {};
-    const smallSet: Record<string, () => Promise<Isolated>> = {};
-    if (selected.has('tls-64k') || selected.has('tls-64k-trunc') || selected.has('tls-observed')) bigSet['native'] = () => isolate(here, variants, 'native', big, opts);
-    if (selected.has('tls-64k')) bigSet['wirestack'] = () => isolate(here, variants, 'wirestack', big, opts);
-    if (selected.has('tls-64k-trunc')) bigSet['truncation'] = () => isolate(here, variants, 'wirestack', { ...big, options: { allowTruncation: true } }, opts);
+    // The 64 KiB variants are sampled as one interleaved set in one measuring
+    // process, the 1 KiB ones as another in a second (see isolated.ts).
+    const bigSet: Record<string, Together<typeof variants>> = {};
+    const smallSet: Record<string, Together<typeof variants>> = {};
+    if (selected.has('tls-64k') || selected.has('tls-64k-trunc') || selected.has('tls-observed')) bigSet['native'] = { name: 'native', args: big };
+    if (selected.has('tls-64k')) bigSet['wirestack'] = { name: 'wirestack', args: big };
+    if (selected.has('tls-64k-trunc')) bigSet['truncation'] = { name: 'wirestack', args: { ...big, options: { allowTruncation: true } } };
     if (selected.has('tls-observed')) {
-      bigSet['nativeOverJs'] = () => isolate(here, variants, 'nativeOverJs', big, opts);
-      bigSet['observed'] = () => isolate(here, variants, 'wirestack', { ...big, observer: true }, opts);
+      bigSet['nativeOverJs'] = { name: 'nativeOverJs', args: big };
+      bigSet['observed'] = { name: 'wirestack', args: { ...big, observer: true } };
     }
     if (selected.has('tls-1k')) {
-      smallSet['native1k'] = () => isolate(here, variants, 'native', small, opts);
-      smallSet['wirestack1k'] = () => isolate(here, variants, 'wirestack', small, opts);
+      smallSet['native1k'] = { name: 'native', args: small };
+      smallSet['wirestack1k'] = { name: 'wirestack', args: small };
     }
-    const isolated = await isolateAll({ ...bigSet, ...smallSet });
-    const pick = (set: Record<string, unknown>): Record<string, Sample> => Object.fromEntries(Object.keys(set).map((k) => [k, isolated.samples[k]!]));
+    const start = (set: Record<string, Together<typeof variants>>) => (Object.keys(set).length > 0 ? isolateTogether(here, variants, set, opts) : null);
+    const bigShared = await start(bigSet);
+    let smallShared: Awaited<ReturnType<typeof start>> = null;
     try {
-      if (Object.keys(bigSet).length > 0) {
-        const m = await interleaved(pick(bigSet), opts.samples);
+      smallShared = await start(smallSet);
+      if (bigShared) {
+        const m = await interleaved(bigShared.samples, opts.samples);
         const native = m['native']!;
         const onHandle = 'baseline: tls.connect / tls.createServer';
         if (m['wirestack']) rows.push(throughputRow('tls-bulk', ROW_64K_DEFAULT, bytes, native, m['wirestack'], TARGET_64K, note(64 * 1024, onHandle) + pathNote(m['wirestack'])));
@@ -231,13 +234,13 @@ export const tlsBulkGroup: Group = {
             note(64 * 1024, `wirestack: [identity, tls] on both ends; ${onHandle}`) + pathNote(m['observed'])));
         }
       }
-      if (Object.keys(smallSet).length > 0) {
-        const m = await interleaved(pick(smallSet), opts.samples);
+      if (smallShared) {
+        const m = await interleaved(smallShared.samples, opts.samples);
         rows.push(throughputRow('tls-bulk', ROW_1K, bytes, m['native1k']!, m['wirestack1k']!, TARGET_1K,
           note(1024, 'default options; baseline: tls.connect / tls.createServer') + pathNote(m['wirestack1k']!)));
       }
     } finally {
-      await isolated.close();
+      await Promise.all([bigShared?.close(), smallShared?.close()]);
     }
     // In the issue's order, whatever order they were measured in.
     const order = [ROW_64K_DEFAULT, ROW_64K_TRUNC, ROW_1K, ROW_OBSERVED_JS, ROW_OBSERVED_NATIVE];

@@ -1,6 +1,6 @@
-// A measuring process (see isolated.ts): builds the one variant or runs the
-// one job its first message names, then answers 'sample' until 'close'.
-import type { Variant, WorkerModule, WorkerReply, WorkerSpec } from './isolated.js';
+// A measuring process (see isolated.ts): builds the variants or runs the one
+// job its messages name, then answers samples of a named variant until 'close'.
+import type { SampleRequest, Variant, WorkerModule, WorkerReply, WorkerSpec } from './isolated.js';
 
 /**
  * Ballast: 64 MiB of doubles held for the life of the process, in 128
@@ -18,7 +18,8 @@ import type { Variant, WorkerModule, WorkerReply, WorkerSpec } from './isolated.
  */
 export const ballast: ReadonlyArray<readonly number[]> = Array.from({ length: 128 }, () => new Array<number>(64 * 1024).fill(0.5));
 
-let variant: Variant | null = null;
+// The variants built here, by the key the runner gave each.
+const built = new Map<string, Variant>();
 
 function reply(message: WorkerReply): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, undefined, () => resolve()));
@@ -38,25 +39,26 @@ async function start(spec: WorkerSpec): Promise<void> {
   }
   const factory = module.variants?.[spec.name] as ((args: unknown) => Promise<Variant>) | undefined;
   if (!factory) throw new Error(`${spec.url} has no variant ${spec.name}`);
-  variant = await factory(spec.args);
+  built.set(spec.key ?? spec.name, await factory(spec.args));
   await reply({ type: 'ready' });
 }
 
-async function handle(message: WorkerSpec | 'sample' | 'close'): Promise<void> {
-  if (message === 'sample') {
-    if (!variant) throw new Error('sample asked for before a variant was built');
-    await reply({ type: 'reading', reading: await variant.sample() });
-  } else if (message === 'close') {
-    await variant?.close();
+async function handle(message: WorkerSpec | SampleRequest | 'close'): Promise<void> {
+  if (message === 'close') {
+    for (const variant of built.values()) await variant.close();
     await reply({ type: 'result', value: null });
     // Whatever a variant left open (a server, a pooled socket) must not keep the process.
     process.exit(0);
+  } else if ('sample' in message) {
+    const variant = built.get(message.sample);
+    if (!variant) throw new Error(`sample of ${message.sample} asked for before it was built`);
+    await reply({ type: 'reading', reading: await variant.sample() });
   } else {
     await start(message);
   }
 }
 
 // Requests come one at a time: the runner waits for each reply.
-process.on('message', (message: WorkerSpec | 'sample' | 'close') => {
+process.on('message', (message: WorkerSpec | SampleRequest | 'close') => {
   handle(message).catch(failed);
 });
