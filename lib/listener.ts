@@ -88,7 +88,16 @@ export class Listener extends EventEmitter {
   constructor(server: net.Server) {
     super();
     this.#server = server;
+    const connections = this.#connections;
+    const listener = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    this.#forget = function (this: Connection) { connections.delete(this); };
+    this.#relayError = function (this: Connection, err: WirestackError) { listener.emit('connectionError', err, this); };
   }
+
+  // The 'close' and 'error' listeners of every accepted connection, one of
+  // each per listener (`this` is the connection): none made per connection.
+  readonly #forget: (this: Connection) => void;
+  readonly #relayError: (this: Connection, err: WirestackError) => void;
 
   /** The open connections. */
   get connections(): ReadonlySet<Connection> {
@@ -133,8 +142,9 @@ export class Listener extends EventEmitter {
       return;
     }
     this.#connections.add(conn);
-    conn.once('close', () => this.#connections.delete(conn));
-    conn.on('error', (err) => this.emit('connectionError', err, conn));
+    // 'close' comes once: on() spares the wrapper once() makes.
+    conn.on('close', this.#forget);
+    conn.on('error', this.#relayError);
     const failed = (err: unknown): void => {
       conn.destroy(toWirestackError(err, 'handler'));
     };

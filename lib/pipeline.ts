@@ -67,6 +67,7 @@ export interface LayerRecord {
 // attach() joins the one on top (see Pipeline.building). Shared by every
 // copy of wirestack in the process (its ES module and CommonJS builds, or
 // two versions side by side), so a filter from one works in a stack of another.
+const EMPTY_RECORDS: LayerRecord[] = [];
 const building: Pipeline[] = ((globalThis as Record<symbol, unknown>)[Symbol.for('wirestack.pipelinesBuilding')] ??= []) as Pipeline[];
 
 /**
@@ -81,11 +82,12 @@ export class Pipeline implements LayerContext {
   /** The raw stream under everything. */
   readonly raw: Duplex;
   /** Layers lowest first; push() appends, pop() removes the last. */
-  readonly records: LayerRecord[] = [];
+  // Made with its first record: push() on an empty array reserves 17 slots (152 B).
+  records: LayerRecord[] = EMPTY_RECORDS;
   // The bottom port of each segment, lowest first; the last one is the connection's.
   readonly #ports: BottomPort[];
   // The views (segment ends) made for filters that returned streams.
-  readonly #views: PipelineEnd[] = [];
+  #views: PipelineEnd[] | null = null;
   // What the next layer sits on: the highest layer, or the last segment's port.
   #top: Downstream;
   // The end at the top, once the connection is made.
@@ -186,7 +188,7 @@ export class Pipeline implements LayerContext {
     const view = this.#pendingView;
     if (view !== null) {
       this.#pendingView = null;
-      this.#views.push(view);
+      (this.#views ??= []).push(view);
       this.#link(this.#top, view);
     } else if (this.#top instanceof BottomPort) {
       // Nothing stood on that port: the filter took its stream directly, so
@@ -201,7 +203,9 @@ export class Pipeline implements LayerContext {
 
   /** Lists a layer (or a filter's stream) for `conn.layers`; one made after a failure is torn down at once. */
   record(name: string, stream: Duplex | Layer): void {
-    this.records.push({ name, stream });
+    const record = { name, stream };
+    if (this.records.length === 0) this.records = [record];
+    else this.records.push(record);
     if (this.#outcome === undefined) return;
     if (stream instanceof Duplex) stream.destroy();
     else stream._teardown(this.#outcome);
@@ -292,7 +296,7 @@ export class Pipeline implements LayerContext {
         stream._teardown(error);
       }
     }
-    for (const view of this.#views) if (!view.destroyed) view.destroy();
+    for (const view of this.#views ?? []) if (!view.destroyed) view.destroy();
     for (const port of this.#ports) port.stop();
     if (!this.raw.destroyed) this.raw.destroy();
   }
@@ -310,9 +314,9 @@ export class BottomPort implements Downstream {
   readonly #pipeline: Pipeline;
   #above: Upstream | null = null;
   // Callbacks of writes the stream took over its high-water mark, until 'drain'.
-  #drainWaiters: Callback[] = [];
+  #drainWaiters: Callback[] | null = null;
   // The end's callbacks, until the stream has finished.
-  #finishWaiters: Callback[] = [];
+  #finishWaiters: Callback[] | null = null;
   // 'idle' until start(); 'reading'; 'ended' once the stream's end arrived;
   // 'detached' when a filter took the stream; 'stopped' at teardown.
   #state: 'idle' | 'reading' | 'ended' | 'detached' | 'stopped' = 'idle';
@@ -330,10 +334,11 @@ export class BottomPort implements Downstream {
     if (this.#state !== 'idle') return;
     this.#state = 'reading';
     const stream = this.stream;
-    stream.on('data', this.#onData);
-    stream.on('end', this.#onEnd);
-    stream.on('error', this.#onError);
-    stream.on('close', this.#onClose);
+    (stream as unknown as Record<symbol, BottomPort>)[kPort] = this;
+    stream.on('data', BottomPort.#onData);
+    stream.on('end', BottomPort.#onEnd);
+    stream.on('error', BottomPort.#onError);
+    stream.on('close', BottomPort.#onClose);
     if (this.#paused) stream.pause();
     else stream.resume();
   }
@@ -346,8 +351,8 @@ export class BottomPort implements Downstream {
     // A stream may still report an error as it goes, and nobody else listens.
     stream.on('error', () => {});
     this.#state = 'stopped';
-    this.#drainWaiters = [];
-    this.#finishWaiters = [];
+    this.#drainWaiters = null;
+    this.#finishWaiters = null;
     if (!stream.destroyed) stream.destroy();
   }
 
@@ -355,7 +360,7 @@ export class BottomPort implements Downstream {
   detach(): void {
     if (this.#state === 'detached' || this.#state === 'stopped') return;
     if (this.#state !== 'idle') this.#unlisten();
-    this.stream.off('error', this.#onError);
+    this.stream.off('error', BottomPort.#onError);
     this.#state = 'detached';
     this.stream.pause();
   }
@@ -372,10 +377,10 @@ export class BottomPort implements Downstream {
 
   #unlisten(): void {
     const stream = this.stream;
-    stream.off('data', this.#onData);
-    stream.off('end', this.#onEnd);
+    stream.off('data', BottomPort.#onData);
+    stream.off('end', BottomPort.#onEnd);
     if (this.#onDrain) stream.off('drain', this.#onDrain);
-    stream.off('close', this.#onClose);
+    stream.off('close', BottomPort.#onClose);
   }
 
   _setAbove(above: Upstream): void {
@@ -407,7 +412,7 @@ export class BottomPort implements Downstream {
       done();
       return;
     }
-    this.#drainWaiters.push(done);
+    (this.#drainWaiters ??= []).push(done);
     // Listened for only while a write waits: most connections never wait.
     if (this.#drainWaiters.length === 1) stream.once('drain', this.#onDrain ??= () => this.#drained());
   }
@@ -420,12 +425,12 @@ export class BottomPort implements Downstream {
         `${this.#name}: the stream closed before the end could be sent`, { layer: this.#name }));
     }
     // 'finish' means the end has reached the stream (a socket: its FIN was written).
-    this.#finishWaiters.push(done);
+    (this.#finishWaiters ??= []).push(done);
     if (this.#finishWaiters.length > 1) return;
     stream.once('finish', () => {
       const waiters = this.#finishWaiters;
-      this.#finishWaiters = [];
-      for (const waiter of waiters) waiter();
+      this.#finishWaiters = null;
+      for (const waiter of waiters ?? []) waiter();
     });
     stream.end();
   }
@@ -447,18 +452,26 @@ export class BottomPort implements Downstream {
     if (this.#state === 'reading') this.stream.resume();
   }
 
-  #onData = (chunk: Buffer): void => {
-    this.#pipeline.onActivity?.();
-    if (chunk.length > 0) this.#above!._takeFromBelow(chunk);
+  // The stream's listeners, shared by every port: `this` is the stream, whose port is under kPort.
+  static readonly #onData = function (this: Duplex, chunk: Buffer): void {
+    const port = portOf(this);
+    port.#pipeline.onActivity?.();
+    if (chunk.length > 0) port.#above!._takeFromBelow(chunk);
   };
 
-  #onEnd = (): void => {
-    this.#state = 'ended';
-    this.#above!._endFromBelow();
+  static readonly #onEnd = function (this: Duplex): void {
+    const port = portOf(this);
+    port.#state = 'ended';
+    port.#above!._endFromBelow();
   };
 
-  #onError = (err: Error): void => {
-    this.#pipeline.fail(toWirestackError(err, this.#name));
+  static readonly #onError = function (this: Duplex, err: Error): void {
+    const port = portOf(this);
+    port.#pipeline.fail(toWirestackError(err, port.#name));
+  };
+
+  static readonly #onClose = function (this: Duplex): void {
+    portOf(this).#closed();
   };
 
   // The 'drain' listener, made when a write first has to wait.
@@ -468,12 +481,12 @@ export class BottomPort implements Downstream {
   #drained(): void {
     this.#pipeline.onActivity?.();
     const waiters = this.#drainWaiters;
-    if (waiters.length === 0) return;
-    this.#drainWaiters = [];
+    if (waiters === null || waiters.length === 0) return;
+    this.#drainWaiters = null;
     for (const done of waiters) done();
   }
 
-  #onClose = (): void => {
+  #closed(): void {
     if (this.#pipeline.tornDown || this.#state === 'stopped') return;
     // The stream went away before it had delivered its end: nothing more
     // can be read or written, and the application learns that it did not
@@ -489,12 +502,17 @@ export class BottomPort implements Downstream {
     const closed = (): WirestackError => new WirestackError('ERR_WIRESTACK_CLOSED',
       `${this.#name}: the stream closed with writes pending`, { layer: this.#name });
     const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const done of waiters) done(closed());
+    this.#drainWaiters = null;
+    for (const done of waiters ?? []) done(closed());
     const finishing = this.#finishWaiters;
-    this.#finishWaiters = [];
-    for (const done of finishing) done(closed());
-  };
+    this.#finishWaiters = null;
+    for (const done of finishing ?? []) done(closed());
+  }
+}
+
+const kPort = Symbol('wirestack.bottomPort');
+function portOf(stream: Duplex): BottomPort {
+  return (stream as unknown as Record<symbol, BottomPort>)[kPort]!;
 }
 
 /**

@@ -77,6 +77,16 @@ export interface SessionVerdict {
   readonly peer: ParsedCertificate | Buffer | null;
 }
 
+// Protocol and cipher names: a handful of values, which Node makes afresh
+// for every session (40 B each); one copy of each is kept for all sessions.
+const names = new Map<string, string>();
+function interned(name: string): string {
+  const known = names.get(name);
+  if (known !== undefined) return known;
+  if (names.size < 64) names.set(name, name);
+  return name;
+}
+
 /**
  * A session's {@link SecureInfo}. An idle connection keeps one for as long
  * as it lives, so the certificate is described (subject, dates,
@@ -97,8 +107,8 @@ export class SessionInfo implements SecureInfo {
   #peer: PeerCertificate | null | undefined;
 
   constructor(verdict: SessionVerdict) {
-    this.protocol = verdict.protocol;
-    this.cipher = verdict.cipher;
+    this.protocol = interned(verdict.protocol);
+    this.cipher = interned(verdict.cipher);
     this.alpn = verdict.alpn;
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError;

@@ -70,7 +70,7 @@ export function nativeEofPossible(): boolean {
 
 // Where a watched handle finds its watch: the wrappers below are shared by
 // every connection (no closures per connection), and read their state here.
-const kWatch = Symbol('wirestack.nativeEofWatch');
+const watches = new WeakMap<object, NativeEofWatch>();
 
 /** What one connection's watch knows; the handles it wraps point to it. */
 class NativeEofWatch {
@@ -95,16 +95,16 @@ class NativeEofWatch {
   }
 }
 
-type Watched = StreamHandle & { [kWatch]: NativeEofWatch };
+type Watched = StreamHandle;
 
 function watchedReadStart(this: Watched): number {
-  const watch = this[kWatch];
+  const watch = watches.get(this)!;
   watch.stoppedByJs = false;
   return (this === watch.tcp ? watch.tcpStart : watch.tlsStart).call(this);
 }
 
 function watchedReadStop(this: Watched): number {
-  const watch = this[kWatch];
+  const watch = watches.get(this)!;
   watch.stoppedByJs = true;
   return (this === watch.tcp ? watch.tcpStop : watch.tlsStop).call(this);
 }
@@ -112,7 +112,7 @@ function watchedReadStop(this: Watched): number {
 // Node's onread takes the buffer read (or none, at an end or an error) as
 // its one argument; it runs for every read, so no arguments array is made.
 function watchedOnread(this: Watched, buffer: unknown): unknown {
-  const watch = this[kWatch];
+  const watch = watches.get(this)!;
   // No buffer: an end or an error, decided before Node stops the reading.
   if (buffer === undefined && watch.verdict === undefined) {
     watch.verdict = watch.stoppedByJs || stillReading(watch.tcp, watch.tcpStart, watch.tcpStop) ? 'close_notify' : 'transport';
@@ -132,7 +132,7 @@ export function watchNativeEof(socket: tls.TLSSocket, tcpHandle: unknown): { pee
   if (!tcp || !handle || handle._parent !== tcp || typeof handle.onread !== 'function') return null;
   const watch = new NativeEofWatch(tcp, tcp.readStart, tcp.readStop, handle.readStart, handle.readStop, handle.onread);
   for (const target of [handle, tcp] as Watched[]) {
-    target[kWatch] = watch;
+    watches.set(target, watch);
     target.readStart = watchedReadStart;
     target.readStop = watchedReadStop;
   }

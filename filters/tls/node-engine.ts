@@ -99,8 +99,9 @@ class NodeEngine implements TlsEngine {
     const watch = tcp === undefined ? null : watchNativeEof(plaintext, tcp);
     // The socket ended below the TLS layer (transport.end()) and now its
     // peer has ended too: both directions are over, so close, as the socket
-    // would have by itself had OpenSSL not been reading it.
-    plaintext.once('end', () => {
+    // would have by itself had OpenSSL not been reading it. ('end' comes
+    // once: on() spares the wrapper once() would make for every connection.)
+    plaintext.on('end', () => {
       if (transport.writableFinished) plaintext.destroy();
     });
     return new NativeSession(plaintext, session, watch, needPeerClose);
@@ -140,7 +141,7 @@ class NodeEngine implements TlsEngine {
         // The filter applies the verification policy itself (engine rule 5).
         rejectUnauthorized: false,
         // Node builds the server's certificate to check its name: kept, not built again.
-        checkServerIdentity: (_host, certificate) => session.noteServerCertificate(certificate),
+        checkServerIdentity: certificateNoter(session),
       });
     }
     if (serverIsPooled(config)) {
@@ -463,9 +464,12 @@ class NodeSession implements EngineSession {
         this.#host.peerEnded(this.#transportEofGiven && !this.#closeNotifyBeforeEof ? 'transport' : 'close_notify');
       });
     }
-    socket.on('session', (session: Buffer) => {
-      if (!this.#dead) this.#host.session(session);
-    });
+    // Only a client's TLSSocket emits 'session' (a session to resume later).
+    if (this.#config.role === 'client') {
+      socket.on('session', (session: Buffer) => {
+        if (!this.#dead) this.#host.session(session);
+      });
+    }
     if (this.#config.keylog) {
       socket.on('keylog', (line: Buffer) => {
         if (!this.#dead) this.#host.keylog(line);
@@ -543,6 +547,13 @@ class NativeSession implements NativeTls {
     if (this.watch) return this.watch.peerClose() ?? 'transport';
     return this.needPeerClose ? 'transport' : 'unknown';
   }
+}
+
+// The client's checkServerIdentity: Node keeps it (in the socket's connect
+// options) for as long as the socket lives, so it is made here, where its
+// closure holds the session alone, not the socket maker's whole scope.
+function certificateNoter(session: NodeSession): (host: string, certificate: tls.PeerCertificate) => undefined {
+  return (_host, certificate) => session.noteServerCertificate(certificate);
 }
 
 // The peer's certificate as getPeerCertificate() gives it, if it gave one.
