@@ -322,6 +322,9 @@ export class BottomPort implements Downstream {
   #state: 'idle' | 'reading' | 'ended' | 'detached' | 'stopped' = 'idle';
   // Set while the one above asked for no more bytes.
   #paused = false;
+  // This port's own listeners, made only when another port already listens
+  // to the same stream (a stream wrapped twice); otherwise the shared ones.
+  #own: StreamListeners | null = null;
 
   constructor(stream: Duplex, name: string, pipeline: Pipeline) {
     this.stream = stream;
@@ -334,11 +337,24 @@ export class BottomPort implements Downstream {
     if (this.#state !== 'idle') return;
     this.#state = 'reading';
     const stream = this.stream;
-    (stream as unknown as Record<symbol, BottomPort>)[kPort] = this;
-    stream.on('data', BottomPort.#onData);
-    stream.on('end', BottomPort.#onEnd);
-    stream.on('error', BottomPort.#onError);
-    stream.on('close', BottomPort.#onClose);
+    // The shared listeners find their port on the stream; a stream that
+    // already has a listening port keeps it, and this one listens with its own.
+    const owner = portOf(stream);
+    if (owner !== undefined && owner !== this && owner.#listening()) {
+      this.#own = {
+        data: (chunk) => this.#data(chunk),
+        end: () => this.#ended(),
+        error: (err) => this.#failed(err),
+        close: () => this.#closed(),
+      };
+    } else {
+      (stream as unknown as Record<symbol, BottomPort | undefined>)[kPort] = this;
+    }
+    const listeners = this.#listeners();
+    stream.on('data', listeners.data);
+    stream.on('end', listeners.end);
+    stream.on('error', listeners.error);
+    stream.on('close', listeners.close);
     if (this.#paused) stream.pause();
     else stream.resume();
   }
@@ -359,10 +375,15 @@ export class BottomPort implements Downstream {
   /** A filter took the stream (conn.push() of TLS on a socket): stop reading it, leave it open and paused. */
   detach(): void {
     if (this.#state === 'detached' || this.#state === 'stopped') return;
-    if (this.#state !== 'idle') this.#unlisten();
-    this.stream.off('error', BottomPort.#onError);
+    // A port that never read leaves the stream as the filter made it (a
+    // filter may already read it, e.g. one that wraps it in a connection).
+    if (this.#state !== 'idle') {
+      this.#unlisten();
+      this.stream.off('error', this.#listeners().error);
+      if (portOf(this.stream) === this) (this.stream as unknown as Record<symbol, BottomPort | undefined>)[kPort] = undefined;
+      this.stream.pause();
+    }
     this.#state = 'detached';
-    this.stream.pause();
   }
 
   /** Holds the stream paused while the stack above it changes (conn.push()). */
@@ -377,10 +398,11 @@ export class BottomPort implements Downstream {
 
   #unlisten(): void {
     const stream = this.stream;
-    stream.off('data', BottomPort.#onData);
-    stream.off('end', BottomPort.#onEnd);
+    const listeners = this.#listeners();
+    stream.off('data', listeners.data);
+    stream.off('end', listeners.end);
     if (this.#onDrain) stream.off('drain', this.#onDrain);
-    stream.off('close', BottomPort.#onClose);
+    stream.off('close', listeners.close);
   }
 
   _setAbove(above: Upstream): void {
@@ -452,27 +474,50 @@ export class BottomPort implements Downstream {
     if (this.#state === 'reading') this.stream.resume();
   }
 
-  // The stream's listeners, shared by every port: `this` is the stream, whose port is under kPort.
-  static readonly #onData = function (this: Duplex, chunk: Buffer): void {
-    const port = portOf(this);
-    port.#pipeline.onActivity?.();
-    if (chunk.length > 0) port.#above!._takeFromBelow(chunk);
+  // Whether this port listens to its stream now.
+  #listening(): boolean {
+    return this.#state === 'reading' || this.#state === 'ended';
+  }
+
+  #listeners(): StreamListeners {
+    return this.#own ?? BottomPort.#shared;
+  }
+
+  // The listeners of every port that is the only one on its stream (nearly
+  // all): `this` is the stream, and no closures are made per connection. A
+  // stream whose port has gone (a late error after teardown) finds none.
+  static readonly #shared: StreamListeners = {
+    data(this: Duplex, chunk: Buffer): void {
+      const port = portOf(this);
+      if (port) port.#data(chunk);
+    },
+    end(this: Duplex): void {
+      const port = portOf(this);
+      if (port) port.#ended();
+    },
+    error(this: Duplex, err: Error): void {
+      const port = portOf(this);
+      if (port) port.#failed(err);
+    },
+    close(this: Duplex): void {
+      const port = portOf(this);
+      if (port) port.#closed();
+    },
   };
 
-  static readonly #onEnd = function (this: Duplex): void {
-    const port = portOf(this);
-    port.#state = 'ended';
-    port.#above!._endFromBelow();
-  };
+  #data(chunk: Buffer): void {
+    this.#pipeline.onActivity?.();
+    if (chunk.length > 0) this.#above!._takeFromBelow(chunk);
+  }
 
-  static readonly #onError = function (this: Duplex, err: Error): void {
-    const port = portOf(this);
-    port.#pipeline.fail(toWirestackError(err, port.#name));
-  };
+  #ended(): void {
+    this.#state = 'ended';
+    this.#above!._endFromBelow();
+  }
 
-  static readonly #onClose = function (this: Duplex): void {
-    portOf(this).#closed();
-  };
+  #failed(err: Error): void {
+    this.#pipeline.fail(toWirestackError(err, this.#name));
+  }
 
   // The 'drain' listener, made when a write first has to wait.
   #onDrain: (() => void) | undefined;
@@ -510,9 +555,18 @@ export class BottomPort implements Downstream {
   }
 }
 
+// Where the shared listeners find the port listening to a stream.
 const kPort = Symbol('wirestack.bottomPort');
-function portOf(stream: Duplex): BottomPort {
-  return (stream as unknown as Record<symbol, BottomPort>)[kPort]!;
+function portOf(stream: Duplex): BottomPort | undefined {
+  return (stream as unknown as Record<symbol, BottomPort | undefined>)[kPort];
+}
+
+/** The four listeners a port puts on its stream. */
+interface StreamListeners {
+  data(this: unknown, chunk: Buffer): void;
+  end(this: unknown): void;
+  error(this: unknown, err: Error): void;
+  close(this: unknown): void;
 }
 
 /**

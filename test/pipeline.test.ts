@@ -45,10 +45,17 @@ function xorStream(name = 'xor'): Filter {
   };
 }
 
+// A filter that makes its own connection over the stream it is given: a
+// Connection is a Duplex like any other a filter may return.
+function nestedConnection(): Filter {
+  return { name: 'nested', attach: (lower) => wrap(lower, [identity('inner')]) };
+}
+
 const stacks: Array<[string, () => Filter[]]> = [
   ['a stream filter between layers', () => [identity('below'), xorStream(), identity('above')]],
   ['a stream filter on the raw stream', () => [xorStream(), identity()]],
   ['two stream filters, one above the other', () => [xorStream('x1'), identity(), xorStream('x2')]],
+  ['a filter that wraps its stream in a connection of its own', () => [nestedConnection(), identity('outer')]],
 ];
 
 for (const [name, make] of stacks) {
@@ -86,6 +93,20 @@ describe('the pipeline', () => {
     expect((streamLayer as Duplex).destroyed).toBe(true);
     expect(client.layers.every((l) => l.state === 'closed')).toBe(true);
     expect(a.destroyed).toBe(true);
+  });
+
+  it('hands an error of the raw stream under a connection a filter made to the outer connection, coded, once', async () => {
+    const [a, b] = duplexPair();
+    b.on('error', () => {});
+    const client = wrap(a, [nestedConnection()]);
+    const errors: WirestackError[] = [];
+    client.on('error', (err: WirestackError) => errors.push(err));
+    const server = wrap(b, [], { role: 'server' });
+    await server.send('read through both');
+    expect((await client.receive())!.toString()).toBe('read through both');
+    a.destroy(new Error('boom on raw'));
+    await whenClosed(client);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['ERR_WIRESTACK_LAYER', 'raw: boom on raw']]);
   });
 
   it('pops a layer that sits on a stream filter', async () => {
