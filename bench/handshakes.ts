@@ -1,6 +1,7 @@
 // TLS handshakes per second, a full TLS 1.3 handshake and a resumed TLS 1.2
 // one, wirestack against native `tls`, one at a time over loopback TCP,
-// client and server in one measuring process per variant.
+// client and server in one process; each kind's native and wirestack
+// variants share a measuring process.
 import net from 'node:net';
 import tls from 'node:tls';
 import { connect, type Connection, type Filter } from './wirestack.js';

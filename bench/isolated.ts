@@ -7,9 +7,10 @@
 // So each variant gets a process of its own ({@link isolate}), except where
 // the process itself is the larger error: the same bare-socket loop runs at
 // 1.0 GB/s in one process and 2.2 GB/s in the next on this kind of machine
-// (where the kernel happens to place its work), so variants whose ratio is
-// about the socket path share one small process ({@link isolateTogether}),
-// each sample paired with the other variants' in that process.
+// (where the kernel happens to place its work), so the variants a group's
+// rows compare over sockets share one measuring process, ballast and all
+// ({@link isolateTogether}), each sample paired with the other variants' in
+// that process.
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, Reading, Sample } from './harness.js';
@@ -119,8 +120,9 @@ class Worker {
   async close(): Promise<void> {
     if (this.#exited) return;
     const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    await this.request('close').catch(() => {});
+    // A variant whose close() never settles must not keep the run (or the process) waiting.
     const timer = setTimeout(() => this.#child.kill(), 10_000);
+    await Promise.race([this.request('close').catch(() => {}), exited]);
     await exited;
     clearTimeout(timer);
   }

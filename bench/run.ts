@@ -1,7 +1,8 @@
 // `npm run bench`: measures every row of the benchmark table, each against its
-// baseline in the same run, and prints the table. Each variant runs in a
-// measuring process of its own (isolated.ts); this process only asks for
-// samples and builds the rows.
+// baseline in the same run, and prints the table. The variants run in
+// measuring processes (isolated.ts: those a table row compares share one, the
+// in-memory ones have one each); this process only asks for samples and
+// builds the rows.
 //
 //   --quick            smaller sizes and fewer connections
 //   --size N           bytes each throughput sample moves (e.g. 1MiB), for CI smoke runs
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   if (!args.opts.publicApiOnly) console.log("TLS with Node's private APIs on (where usable)");
   else if (readsInternalsSwitch()) console.log("TLS with Node's private APIs off: public API only: every measuring process runs with WIRESTACK_NODE_INTERNALS=0");
   else console.log('WIRESTACK_NODE_INTERNALS=0 is set, but this build never reads it: the rows measure its usual paths');
-  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes; samples per variant: ${args.opts.samples}, each variant in a process of its own\n`);
+  console.log(`${args.opts.quick ? 'quick run, ' : ''}throughput samples of ${args.opts.size} bytes; samples per variant: ${args.opts.samples}, the variants a row compares sampled in turn in one measuring process\n`);
   const rows: Row[] = [];
   for (const group of groups) {
     const selected = new Set(group.rows.filter((id) => wanted(group, id)));

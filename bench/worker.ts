@@ -45,8 +45,12 @@ async function start(spec: WorkerSpec): Promise<void> {
 
 async function handle(message: WorkerSpec | SampleRequest | 'close'): Promise<void> {
   if (message === 'close') {
-    for (const variant of built.values()) await variant.close();
-    await reply({ type: 'result', value: null });
+    // Every variant is closed, even after one fails to; the process exits either way.
+    const failures: string[] = [];
+    for (const [key, variant] of built) {
+      await variant.close().catch((err: unknown) => failures.push(`${key}: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    await (failures.length > 0 ? reply({ type: 'failed', message: `closing ${failures.join('; ')}` }) : reply({ type: 'result', value: null }));
     // Whatever a variant left open (a server, a pooled socket) must not keep the process.
     process.exit(0);
   } else if ('sample' in message) {
