@@ -89,7 +89,7 @@ export class Listener extends EventEmitter {
     super();
     this.#server = server;
     const connections = this.#connections;
-    const listener = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    const listener = this;
     this.#forget = function (this: Connection) { connections.delete(this); };
     this.#relayError = function (this: Connection, err: WirestackError) { listener.emit('connectionError', err, this); };
   }

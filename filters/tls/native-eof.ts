@@ -72,7 +72,7 @@ export function nativeEofPossible(): boolean {
 // every connection (no closures per connection), and read their state here.
 const watches = new WeakMap<object, NativeEofWatch>();
 
-/** What one connection's watch knows; the handles it wraps point to it. */
+/** What one connection's watch knows; the handles it wraps find it in `watches`. */
 class NativeEofWatch {
   // How the peer's side ended, once it has.
   verdict: NativePeerClose | undefined = undefined;
