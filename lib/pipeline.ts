@@ -26,6 +26,7 @@ import type { LayerContext, RemoteInfo, Role } from './filter.js';
 import { LayerStats } from './stats.js';
 import type { Layer } from './layer.js';
 import { Duplex } from './stream.js';
+import { writeBatch } from './write-batch.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -422,15 +423,7 @@ export class BottomPort implements Downstream {
       done(error);
       return;
     }
-    let room = true;
-    if (chunks.length === 1) {
-      room = stream.write(chunks[0]);
-    } else {
-      stream.cork();
-      for (const chunk of chunks) if (chunk.length > 0) room = stream.write(chunk);
-      stream.uncork();
-    }
-    if (room) {
+    if (writeBatch(stream, chunks)) {
       done();
       return;
     }

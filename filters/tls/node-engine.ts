@@ -22,6 +22,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { WirestackError } from '../../lib/errors.js';
 import { Duplex } from '../../lib/stream.js';
+import { writeBatch } from '../../lib/write-batch.js';
 import type { EngineConfig, EngineHost, EngineSession, HandshakeFacts, NativeTarget, NativeTls, Pem, SessionParams, TlsEngine, TlsIdentity } from './engine.js';
 import { createCipherSocket, type CipherSocket } from './cipher-socket.js';
 import { authorizationFailure, toTlsError, verifyError } from './errors.js';
@@ -358,15 +359,7 @@ class NodeSession implements EngineSession {
       this.#held = { chunks, done };
       return;
     }
-    let room = true;
-    if (chunks.length === 1) {
-      room = socket.write(chunks[0]);
-    } else {
-      socket.cork();
-      for (const chunk of chunks) room = socket.write(chunk);
-      socket.uncork();
-    }
-    if (room) done();
+    if (writeBatch(socket, chunks)) done();
     else socket.once('drain', () => done());
   }
 
